@@ -1,0 +1,54 @@
+"""How a data class declares its stable wire type.
+
+The wire type is an explicit string with a version suffix, never the Python
+class name, so classes can be renamed without breaking the log.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, TypeVar
+
+
+class EventData(Protocol):
+    """Any event payload: a frozen dataclass carrying its wire type."""
+
+    WIRE_TYPE: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+T = TypeVar("T")
+
+
+def event_type(wire_type: str) -> Any:
+    """Class decorator that records the wire type (e.g. `cc.agent.logged_in.v1`)."""
+
+    def mark(cls: type[T]) -> type[T]:
+        cls.WIRE_TYPE = wire_type  # type: ignore[attr-defined]
+        return cls
+
+    return mark
+
+
+def wire_type_of(data: object) -> str:
+    """The wire type of an event payload instance."""
+    return type(data).WIRE_TYPE  # type: ignore[attr-defined, no-any-return]
+
+
+def catalog(*classes: type) -> dict[str, type[EventData]]:
+    """Index classes by wire type, refusing duplicates."""
+    out: dict[str, type[EventData]] = {}
+    for cls in classes:
+        wire = cls.WIRE_TYPE  # type: ignore[attr-defined]
+        if wire in out:
+            raise ValueError(f"duplicate wire type {wire}")
+        out[wire] = cls
+    return out
+
+
+def constrained(default: Any = ..., **schema: Any) -> Any:
+    """A dataclass field carrying extra JSON Schema keywords (minimum, maxLength, ...)."""
+    from dataclasses import field
+
+    if default is ...:
+        return field(metadata={"schema": schema})
+    return field(default=default, metadata={"schema": schema})

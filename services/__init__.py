@@ -1,0 +1,1 @@
+"""Runnable processes: ingest, simulator, CLI, and the shared runtime plumbing."""

@@ -1,0 +1,1 @@
+"""Shared runtime plumbing: settings and client factories, written once."""

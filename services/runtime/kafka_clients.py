@@ -1,0 +1,93 @@
+"""Kafka client factories and topic creation, shared by every process.
+
+Domain producers are idempotent with acks=all (DESIGN.md §1.4); topics are
+created explicitly with configured partition counts, never auto-created.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from schemas.topics import ALL_TOPICS, DOMAIN_TOPICS, TopicSpec
+from services.runtime.settings import Settings
+
+
+class BrokerUnavailable(RuntimeError):
+    """The Kafka cluster did not answer in time."""
+
+
+def topic_config(spec: TopicSpec) -> dict[str, str]:
+    """Broker config of a topic: domain topics keep every event forever."""
+    if spec.compacted:
+        return {"cleanup.policy": "compact"}
+    if spec.name in DOMAIN_TOPICS:
+        return {"retention.ms": "-1", "retention.bytes": "-1"}
+    return {"retention.ms": str(30 * 24 * 3600 * 1000)}
+
+
+def ensure_topics(settings: Settings, specs: Iterable[TopicSpec] = ALL_TOPICS,
+                  timeout_s: float = 30.0) -> list[str]:
+    """Create the missing topics; returns the names created. Existing ones are left alone."""
+    admin = _admin(settings, timeout_s)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(s.name, settings.topic_partitions, settings.topic_replication,
+                     topic_configs=topic_config(s))
+            for s in specs if s.name not in existing
+        ]
+        created: list[str] = []
+        for topic in wanted:
+            try:
+                admin.create_topics([topic], timeout_ms=int(timeout_s * 1000))
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()
+
+
+def _admin(settings: Settings, timeout_s: float) -> KafkaAdminClient:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                    client_id="switchboard-admin", request_timeout_ms=10_000)
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(
+                    f"no Kafka broker answered at {settings.kafka_bootstrap_servers} within "
+                    f"{timeout_s:.0f}s ({exc}); start one with `switchboard infra up` or set "
+                    "KAFKA_BOOTSTRAP_SERVERS") from exc
+            time.sleep(0.5)
+
+
+def sync_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    """A blocking idempotent producer (kafka-python) for services and tools."""
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        compression_type=None,
+    )
+
+
+def async_producer(settings: Settings, client_id: str) -> AIOKafkaProducer:
+    """An asyncio idempotent producer for the HTTP ingest (start() it inside the loop)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        request_timeout_ms=10_000,
+    )

