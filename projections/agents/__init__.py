@@ -1,0 +1,1 @@
+"""Agent projection: session, status, skills, capacity and load per channel."""

@@ -1,0 +1,49 @@
+"""What is known about one agent: session, status, skills, capacity and load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from schemas.events.vocabulary import SYNC_CHANNELS
+
+RECENT_IDS = 256
+"""Agent events de-duplicated by id over this many latest events (agents live long)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentState:
+    agent_id: str
+    logged_in: bool = False
+    status: str = "offline"
+    status_since: datetime | None = None
+    aux_code: str = ""
+    name: str = ""
+    skills: dict[str, int] = field(default_factory=dict)
+    capacity: dict[str, int] = field(default_factory=dict)
+    languages: tuple[str, ...] = ()
+    holding: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Channel -> conversations this agent holds (assigned)."""
+    offered: tuple[str, ...] = ()
+    """Conversations offered to this agent and not yet answered."""
+    logged_in_at: datetime | None = None
+    last_assigned_at: datetime | None = None
+    last_released_at: datetime | None = None
+    recent_ids: tuple[str, ...] = ()
+
+    def load(self, channel: str) -> int:
+        """Conversations held on a channel."""
+        return len(self.holding.get(channel, ()))
+
+    def sync_busy(self) -> bool:
+        """True while holding a synchronous (voice, live chat) conversation."""
+        return any(self.holding.get(c) for c in SYNC_CHANNELS)
+
+    def free_slots(self, channel: str) -> int:
+        """How many more conversations of `channel` this agent could take now."""
+        if not self.logged_in:
+            return 0
+        free = self.capacity.get(channel, 0) - self.load(channel)
+        if channel in SYNC_CHANNELS and self.sync_busy():
+            return 0
+        return max(0, free)

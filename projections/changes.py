@@ -1,0 +1,69 @@
+"""What a conversation event changed for queues and agents.
+
+The stream processor folds conversation events keyed by conversation; queue and
+agent projections are keyed otherwise. A `ConversationChange` carries the before
+and after placement so the queue and agent reducers can be fed by re-keyed streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from projections.conversations.state import ConversationState
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a conversation is: waiting in a queue, offered to an agent, or held by one."""
+
+    phase: str
+    queue: str | None
+    """The queue it waits in (None unless queued or offered)."""
+    holder: str | None
+    """The agent whose capacity it occupies (None unless assigned)."""
+    offered_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationChange:
+    """One conversation's placement before and after one event."""
+
+    conversation_id: str
+    event_id: str
+    time: datetime
+    channel: str
+    priority: int
+    waiting_since: datetime | None
+    before: Placement | None
+    after: Placement
+
+    def queues(self) -> set[str]:
+        """Queues whose waiting list this change touches."""
+        return {q for p in (self.before, self.after) if p and (q := p.queue)}
+
+    def agents(self) -> set[str]:
+        """Agents whose load or offers this change touches."""
+        return {a for p in (self.before, self.after) if p
+                for a in (p.holder, p.offered_to) if a}
+
+
+def placement(state: ConversationState) -> Placement:
+    """The placement of a conversation state."""
+    return Placement(state.phase, state.waiting_in, state.holder, state.offered_agent_id)
+
+
+def change_between(before: ConversationState | None, after: ConversationState,
+                   event_id: str, time: datetime) -> ConversationChange | None:
+    """The change, or None when the event moved nothing queues or agents care about."""
+    old = placement(before) if before is not None else None
+    new = placement(after)
+    same_wait = before is not None and (before.priority, before.queued_at) == (
+        after.priority, after.queued_at)
+    if old == new and same_wait:
+        return None
+    return ConversationChange(
+        conversation_id=after.conversation_id, event_id=event_id, time=time,
+        channel=after.channel, priority=after.priority, waiting_since=after.queued_at,
+        before=old, after=new,
+    )

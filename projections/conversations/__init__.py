@@ -1,0 +1,1 @@
+"""The conversation aggregate: lifecycle state and its reducer."""

@@ -1,0 +1,1 @@
+"""Queue projection: who waits where, by priority and channel."""
