@@ -1,0 +1,29 @@
+"""The one place a `faust.App` is constructed (STYLE.md point 4)."""
+
+from __future__ import annotations
+
+import faust
+
+from services.runtime.settings import Settings
+
+APP_ID = "switchboard-worker"
+
+
+def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
+    """A Faust app with the settings DESIGN.md §11 recommends for this workload."""
+    brokers = [f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")]
+    return faust.App(
+        APP_ID,
+        broker=brokers,
+        store=store,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=500,
+        table_standby_replicas=0,
+        web_enabled=False,
+        producer_acks=-1,
+        stream_wait_empty=False,
+    )

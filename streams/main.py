@@ -1,0 +1,40 @@
+"""Composition root of the stream-processing worker: `switchboard worker`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import faust
+
+from services.runtime.settings import Settings
+from streams.app import create_app
+from streams.wiring import register
+
+PROGRESS_EVERY_S = 5.0
+
+
+def build(settings: Settings, store: str = "memory://") -> faust.App:
+    """The app with its topics, tables, agents and a progress reporter."""
+    app = create_app(settings, store=store)
+    wiring = register(app)
+    last = {"t": time.monotonic(), "n": 0}
+
+    @app.timer(interval=PROGRESS_EVERY_S)
+    async def report_progress() -> None:
+        now, n = time.monotonic(), wiring.stats.applied
+        rate = (n - last["n"]) / max(now - last["t"], 1e-9)
+        last.update(t=now, n=n)
+        print(f"worker: {n} applied ({rate:,.0f}/s), {wiring.stats.dead_lettered} dead-lettered",
+              file=sys.stderr, flush=True)
+
+    return app
+
+
+def run_worker(settings: Settings, store: str = "memory://", loglevel: str = "WARNING") -> None:
+    """Run the worker until SIGINT/SIGTERM."""
+    logging.getLogger("faust").setLevel(loglevel)
+    app = build(settings, store)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

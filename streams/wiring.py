@@ -1,0 +1,110 @@
+"""Topics, tables and agents of the stream processor, declared once and registered
+on the app by `register(app, settings)` from the worker's composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import faust
+from faust.types import EventT
+
+from schemas import deadletter, topics
+from streams.steps import (
+    Applied,
+    DeadLetter,
+    agent_change_step,
+    agent_event_step,
+    conversation_step,
+    queue_step,
+)
+from streams.stats import WorkerStats
+
+COMPONENT = "switchboard/worker"
+Step = Callable[[bytes, str, "bytes | None"], "Applied | DeadLetter"]
+
+
+@dataclass(slots=True)
+class Wiring:
+    """What `register` declared, for tests and the progress reporter."""
+
+    topics: dict[str, faust.TopicT]
+    tables: dict[str, faust.Table]
+    stats: WorkerStats
+
+
+def _raw_schema() -> faust.Schema:
+    # Bytes in, bytes out: events are decoded by schemas.codec, states by
+    # projections.state_codec, never by Faust's own (class-name based) models.
+    return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw",
+                        value_serializer="raw")
+
+
+def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, schema=_raw_schema())
+
+
+def _raw_table(app: faust.App, name: str, help_: str) -> faust.Table:
+    return app.Table(name, default=None, schema=_raw_schema(), help=help_)
+
+
+def register(app: faust.App) -> Wiring:
+    """Declare the topics and tables and attach the agents."""
+    t = {name: _raw_topic(app, name) for name in (
+        topics.CONVERSATIONS, topics.AGENTS, topics.DEADLETTER, topics.CHANGES_BY_QUEUE,
+        topics.CHANGES_BY_AGENT, topics.PROJECTION_CONVERSATIONS, topics.PROJECTION_QUEUES,
+        topics.PROJECTION_AGENTS)}
+    tables = {
+        "conversations": _raw_table(app, "conversations", "conversation id -> state"),
+        "queues": _raw_table(app, "queues", "queue -> waiting conversations"),
+        "agents": _raw_table(app, "agents", "agent id -> status, skills, capacity, load"),
+    }
+    stats = WorkerStats()
+    wiring = Wiring(t, tables, stats)
+
+    async def fold(stream: faust.StreamT, step: Step, table: faust.Table, out: str) -> None:
+        async for event in stream.events():
+            await _apply(wiring, event, step, table, out)
+
+    @app.agent(t[topics.CONVERSATIONS], name="fold-conversations", concurrency=1)
+    async def fold_conversations(stream: faust.StreamT) -> None:
+        await fold(stream, conversation_step, tables["conversations"], topics.PROJECTION_CONVERSATIONS)
+
+    @app.agent(t[topics.CHANGES_BY_QUEUE], name="fold-queues", concurrency=1)
+    async def fold_queues(stream: faust.StreamT) -> None:
+        await fold(stream, queue_step, tables["queues"], topics.PROJECTION_QUEUES)
+
+    @app.agent(t[topics.AGENTS], name="fold-agent-events", concurrency=1)
+    async def fold_agent_events(stream: faust.StreamT) -> None:
+        await fold(stream, agent_event_step, tables["agents"], topics.PROJECTION_AGENTS)
+
+    @app.agent(t[topics.CHANGES_BY_AGENT], name="fold-agent-load", concurrency=1)
+    async def fold_agent_load(stream: faust.StreamT) -> None:
+        await fold(stream, agent_change_step, tables["agents"], topics.PROJECTION_AGENTS)
+
+    return wiring
+
+
+async def _apply(w: Wiring, event: EventT, step: Step, table: faust.Table, out: str) -> None:
+    message = event.message
+    key_bytes: bytes | None = message.key
+    key = key_bytes.decode("utf-8", "replace") if key_bytes is not None else None
+    if key is None:
+        outcome: Applied | DeadLetter = DeadLetter("missing_key", "records must be keyed by subject")
+    else:
+        outcome = step(message.value, key, table.get(key_bytes))
+    if isinstance(outcome, DeadLetter):
+        w.stats.dead_lettered += 1
+        await w.topics[topics.DEADLETTER].send(key=key_bytes, value=message.value, headers=deadletter.headers(
+            reason=outcome.reason, detail=outcome.detail, topic=message.topic,
+            partition=message.partition, offset=message.offset, component=COMPONENT))
+        return
+    table[key_bytes] = outcome.state
+    await w.topics[out].send(key=key_bytes, value=outcome.state)
+    for record in outcome.by_queue:
+        await w.topics[topics.CHANGES_BY_QUEUE].send(key=record.key.encode(), value=record.value)
+    for record in outcome.by_agent:
+        await w.topics[topics.CHANGES_BY_AGENT].send(key=record.key.encode(), value=record.value)
+    w.stats.applied += 1
+
+
