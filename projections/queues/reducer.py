@@ -25,7 +25,6 @@ class QueueState:
     queue: str
     waiting: tuple[Waiting, ...] = ()
     """In routing order: highest priority first, then longest waiting."""
-    last_event_id: str | None = None
 
 
 def _order(w: Waiting) -> tuple[int, datetime, str]:
@@ -41,7 +40,7 @@ def apply_change(state: QueueState | None, queue: str, change: ConversationChang
         entry = Waiting(change.conversation_id, change.priority, change.channel,
                         change.waiting_since or change.time, after.offered_to)
         rest = tuple(sorted((*rest, entry), key=_order))
-    return replace(state, waiting=rest, last_event_id=change.event_id)
+    return replace(state, waiting=rest)
 
 
 @dataclass(frozen=True, slots=True)
