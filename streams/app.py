@@ -6,14 +6,11 @@ import faust
 
 from services.runtime.settings import Settings
 
-APP_ID = "switchboard-worker"
-
-
 def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
     """A Faust app with the settings DESIGN.md §11 recommends for this workload."""
     brokers = [f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")]
     return faust.App(
-        APP_ID,
+        settings.worker_app_id,
         broker=brokers,
         store=store,
         topic_partitions=settings.topic_partitions,

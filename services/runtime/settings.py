@@ -37,7 +37,8 @@ class Settings:
     max_batch: int = 1000
     api_keys: tuple[ApiKey, ...] = field(default_factory=tuple)
     cache_dir: Path = PROJECT_ROOT / ".cache"
-    worker_web_port: int = 6066
+    worker_app_id: str = "switchboard-worker"
+    """Faust app id: the consumer group and the prefix of the table changelog topics."""
     routing_domain: str = "default"
 
     @property
@@ -102,6 +103,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000),
         api_keys=api_keys,
         cache_dir=Path(env.get("SWITCHBOARD_CACHE_DIR") or PROJECT_ROOT / ".cache"),
-        worker_web_port=_int(env, "SWITCHBOARD_WORKER_WEB_PORT", 6066),
+        worker_app_id=env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"),
         routing_domain=env.get("SWITCHBOARD_ROUTING_DOMAIN", "default"),
     )
