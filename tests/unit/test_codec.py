@@ -12,7 +12,7 @@ from schemas.envelope import new_event
 from schemas.errors import DecodeError
 from schemas.events import EVENT_TYPES
 from schemas.events.conversation import ConversationStarted, Offered
-from schemas.generate import JSON_DIR, rendered
+from schemas.generate import ASYNCAPI, JSON_DIR, rendered, rendered_asyncapi
 
 
 @given(envelopes())
@@ -97,3 +97,10 @@ def test_schema_files_match_the_event_classes() -> None:
     files = {p.name: p.read_bytes() for p in JSON_DIR.glob("*.json")}
     assert files == rendered(), "run `python -m schemas.generate` and commit schemas/json"
     assert len(files) == len(EVENT_TYPES) + 1
+
+
+def test_asyncapi_document_is_current_and_names_every_event_type() -> None:
+    assert ASYNCAPI.read_bytes() == rendered_asyncapi(), "run `python -m schemas.generate`"
+    doc = orjson.loads(ASYNCAPI.read_bytes())
+    assert doc["asyncapi"].startswith("3.")
+    assert {m["name"] for m in doc["components"]["messages"].values()} == set(EVENT_TYPES)
