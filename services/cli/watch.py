@@ -37,7 +37,8 @@ class LagWatcher:
 
     def _worker_lag(self, end: dict[Partition, int]) -> int | None:
         try:
-            offsets = self._admin.list_consumer_group_offsets(self._settings.worker_app_id)
+            group = self._settings.worker_app_id
+            offsets = self._admin.list_group_offsets(group).get(group, {})
         except KafkaError:
             return None
         committed = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()
