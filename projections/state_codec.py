@@ -11,7 +11,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import orjson
@@ -61,3 +61,10 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
     if hint is int:
         return int
     return _identity
+
+
+@lru_cache(maxsize=50_000)
+def load_cached(cls: type[T], raw: bytes) -> T:
+    """`load`, memoized on the exact bytes: a stream processor reads back the bytes it
+    just stored, and states are immutable, so the parsed object can be shared."""
+    return load(cls, raw)

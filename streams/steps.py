@@ -15,7 +15,7 @@ from projections.conversations.state import ConversationState
 from projections.errors import LifecycleError
 from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
-from projections.state_codec import dump, load
+from projections.state_codec import dump, load, load_cached
 from schemas.codec import decode
 from schemas.errors import DecodeError
 
@@ -59,7 +59,7 @@ def conversation_step(raw: bytes, key: str | None, current: bytes | None) -> App
             return DeadLetter("wrong_topic", f"{event.type} on the conversations topic")
         if key is not None and key != event.subject:
             return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
-        before = load(ConversationState, current) if current is not None else None
+        before = load_cached(ConversationState, current) if current is not None else None
         after = conversations.apply(before, event)
     except (DecodeError, LifecycleError) as exc:
         return _dead(exc)
@@ -89,7 +89,7 @@ def queue_step(raw_change: bytes, queue: str, current: bytes | None) -> Applied 
     """Fold one re-keyed conversation change into a queue."""
     try:
         change = load(ConversationChange, raw_change)
-        before = load(QueueState, current) if current is not None else None
+        before = load_cached(QueueState, current) if current is not None else None
         return Applied(dump(queues.apply_change(before, queue, change)))
     except (ValueError, TypeError, KeyError) as exc:
         return DeadLetter("invalid_change", repr(exc))
@@ -99,7 +99,7 @@ def agent_change_step(raw_change: bytes, agent_id: str, current: bytes | None) -
     """Fold one re-keyed conversation change into an agent's load and offers."""
     try:
         change = load(ConversationChange, raw_change)
-        before = load(AgentState, current) if current is not None else None
+        before = load_cached(AgentState, current) if current is not None else None
         return Applied(dump(agents.apply_change(before, agent_id, change)))
     except (ValueError, TypeError, KeyError) as exc:
         return DeadLetter("invalid_change", repr(exc))
@@ -113,7 +113,7 @@ def agent_event_step(raw: bytes, key: str | None, current: bytes | None) -> Appl
             return DeadLetter("wrong_topic", f"{event.type} on the agents topic")
         if key is not None and key != event.subject:
             return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
-        before = load(AgentState, current) if current is not None else None
+        before = load_cached(AgentState, current) if current is not None else None
         return Applied(dump(agents.apply(before, event)))
     except (DecodeError, LifecycleError) as exc:
         return _dead(exc)

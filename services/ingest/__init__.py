@@ -1,0 +1,1 @@
+"""The HTTP ingest: validates CloudEvents and typed commands, produces them to Kafka."""

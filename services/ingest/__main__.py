@@ -1,0 +1,41 @@
+"""`python -m services.ingest` / `switchboard ingest`: create the topics, then serve the API."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+import uvicorn
+
+from services.ingest.app import create_app
+from services.runtime.kafka_clients import ensure_topics
+from services.runtime.settings import Settings, from_env
+
+
+def serve(settings: Settings) -> None:
+    """Run the ingest on settings.ingest_host:settings.ingest_port until interrupted."""
+    ensure_topics(settings)
+    uvicorn.run(create_app(settings), host=settings.ingest_host, port=settings.ingest_port,
+                log_level="info", access_log=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: settings from the environment, host and port overridable by flags."""
+    parser = argparse.ArgumentParser(prog="switchboard ingest",
+                                     description="the HTTP ingest and read API")
+    parser.add_argument("--host", help="listen address (default SWITCHBOARD_INGEST_HOST)")
+    parser.add_argument("--port", type=int, help="listen port (default SWITCHBOARD_INGEST_PORT)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = from_env()
+    settings = dataclasses.replace(settings, ingest_host=args.host or settings.ingest_host,
+                                   ingest_port=args.port or settings.ingest_port)
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""The read API over the PostgreSQL read models: conversations, queues, agents.
+
+Mount it in the ingest app with `register(app, settings)` (creates a pool bound to
+the app's lifespan), or build the router yourself from a pool you own:
+`app.include_router(read_router(pool))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Query
+from psycopg import AsyncConnection, OperationalError
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.responses import Response
+
+from projections.postgres import queries
+from projections.postgres.migrate import DEFAULT_SCHEMA
+from services.ingest.auth import require_scope
+from services.ingest.errors import ApiError, ErrorBody
+from services.runtime.settings import Settings
+
+READ_SCOPE = "read"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no or wrong API key"},
+    403: {"model": ErrorBody, "description": "the API key lacks the read scope"},
+    503: {"model": ErrorBody, "description": "the read-model database is unavailable"},
+}
+
+
+def _json(obj: Any) -> Response:
+    # ISO-8601 UTC with Z, as the event codec writes times.
+    return Response(orjson.dumps(obj, option=orjson.OPT_UTC_Z), media_type="application/json")
+
+
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+def make_pool(database_url: str, max_size: int = 4) -> AsyncConnectionPool:
+    """A closed pool of autocommit UTC connections; open it in the app's lifespan."""
+    return AsyncConnectionPool(database_url, min_size=1, max_size=max_size, open=False,
+                               timeout=5.0, kwargs={"autocommit": True}, configure=_configure)
+
+
+def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIRouter:
+    """GET /v1/conversations/{id}, /v1/queues, /v1/agents over `pool` (opened by the caller)."""
+    router = APIRouter(prefix="/v1", tags=["read"], responses=_ERRORS,
+                       dependencies=[Depends(require_scope(READ_SCOPE))])
+
+    @asynccontextmanager
+    async def connection() -> AsyncIterator[AsyncConnection[Any]]:
+        try:
+            async with pool.connection() as conn:
+                yield conn
+        except (PoolTimeout, OperationalError) as exc:
+            raise ApiError(503, "database_unavailable",
+                           f"the read-model database cannot answer now: {exc}",
+                           headers={"Retry-After": "2"}) from exc
+
+    @router.get("/conversations/{conversation_id}",
+                responses={404: {"model": ErrorBody, "description": "unknown conversation"}})
+    async def get_conversation(conversation_id: str) -> Response:
+        """One conversation: status, queue, agent, every milestone and counts."""
+        async with connection() as conn:
+            row = await queries.get_conversation(conn, schema, conversation_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no conversation {conversation_id!r}")
+        return _json(row)
+
+    @router.get("/queues")
+    async def get_queues() -> Response:
+        """Every queue with waiting conversations: counts, offered, oldest wait."""
+        async with connection() as conn:
+            rows = await queries.list_queues(conn, schema, datetime.now(UTC))
+        return _json({"queues": rows})
+
+    @router.get("/agents")
+    async def get_agents(
+            status: str | None = Query(None, description="e.g. available")) -> Response:
+        """Agents: status, time in status, load per channel against capacity."""
+        async with connection() as conn:
+            rows = await queries.list_agents(conn, schema, datetime.now(UTC), status)
+        return _json({"agents": rows})
+
+    return router
+
+
+def register(app: FastAPI, settings: Settings, schema: str = DEFAULT_SCHEMA) -> None:
+    """Mount the read API on `app`, with a pool opened and closed by the app's lifespan."""
+    pool = make_pool(settings.database_url)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        await pool.open(wait=False)  # the ingest must start even while PostgreSQL is down
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            await pool.close()
+
+    app.router.lifespan_context = lifespan
+    app.state.read_pool = pool
+    app.include_router(read_router(pool, schema))
