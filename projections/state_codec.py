@@ -11,7 +11,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import orjson
@@ -63,8 +63,22 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
     return _identity
 
 
-@lru_cache(maxsize=50_000)
-def load_cached(cls: type[T], raw: bytes) -> T:
-    """`load`, memoized on the exact bytes: a stream processor reads back the bytes it
-    just stored, and states are immutable, so the parsed object can be shared."""
-    return load(cls, raw)
+MEMO_SIZE = 50_000
+_memo: dict[tuple[type, bytes], Any] = {}
+
+
+def dump_remembered(state: object) -> bytes:
+    """`dump`, remembering the state under its bytes so `load_remembered` of the same
+    bytes costs a dict look-up. A stream processor reads back what it just stored,
+    and states are immutable, so sharing the object is safe."""
+    raw = dump(state)
+    if len(_memo) >= MEMO_SIZE:
+        del _memo[next(iter(_memo))]
+    _memo[(type(state), raw)] = state
+    return raw
+
+
+def load_remembered(cls: type[T], raw: bytes) -> T:
+    """`load` that first looks for a state `dump_remembered` produced these bytes from."""
+    state = _memo.get((cls, raw))
+    return state if state is not None else load(cls, raw)

@@ -2,15 +2,17 @@
 
 Pure: no clock, no I/O. An event already applied (same id) returns the state
 unchanged; an event impossible in the current state raises `LifecycleError`.
+Each step returns only the fields it changes; `apply` builds the new state once.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from projections.conversations.state import TERMINAL_PHASES, ConversationState
 from projections.errors import LifecycleError
+from projections.evolve import evolve
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.conversation import (
@@ -49,9 +51,9 @@ def apply(state: ConversationState | None, event: Envelope[EventData]) -> Conver
             event.data, (Reopened, SurveySent, SurveyAnswered)):
         raise LifecycleError(f"already_{state.phase}",
                              f"{event.type} for {state.phase} conversation {event.subject}")
-    after = _step(state, event.data, event.time)
-    return replace(after, last_event_at=max(state.last_event_at, event.time), events=state.events + 1,
-                   seen_ids=(*state.seen_ids, event.id))
+    changes = _step(state, event.data, event.time)
+    return evolve(state, **changes, last_event_at=max(state.last_event_at, event.time),
+                  events=state.events + 1, seen_ids=(*state.seen_ids, event.id))
 
 
 def _started(cid: str, d: ConversationStarted, t: datetime, event_id: str) -> ConversationState:
@@ -63,21 +65,24 @@ def _started(cid: str, d: ConversationStarted, t: datetime, event_id: str) -> Co
     )
 
 
-def _step(s: ConversationState, data: EventData, t: datetime) -> ConversationState:  # noqa: C901
+Changes = dict[str, Any]
+
+
+def _step(s: ConversationState, data: EventData, t: datetime) -> Changes:  # noqa: C901
     match data:
         case MessageReceived():
-            return replace(s, messages_in=s.messages_in + 1,
+            return dict(messages_in=s.messages_in + 1,
                            first_customer_message_at=s.first_customer_message_at or t,
                            unanswered_since=s.unanswered_since or t,
                            substatus="open" if s.substatus == "pending_customer" else s.substatus)
         case MessageSent(author_type="bot"):
-            return replace(s, messages_out_bot=s.messages_out_bot + 1)
+            return dict(messages_out_bot=s.messages_out_bot + 1)
         case MessageSent():
             return _agent_replied(s, t)
         case BotHandoffRequested(reason=reason, sentiment=sentiment):
             if s.phase != "bot":
                 raise LifecycleError("not_with_bot", f"handoff while {s.phase}")
-            return replace(s, phase="new", handoff_reason=reason, sentiment=sentiment)
+            return dict(phase="new", handoff_reason=reason, sentiment=sentiment)
         case Queued(queue=queue, priority=priority, required_skills=skills):
             if s.phase in ("offered", "assigned"):
                 raise LifecycleError("not_waiting", f"queued while {s.phase}")
@@ -85,58 +90,58 @@ def _step(s: ConversationState, data: EventData, t: datetime) -> ConversationSta
         case Offered(agent_id=agent, expires_at=expires):
             if s.phase != "queued":
                 raise LifecycleError("not_queued", f"offered to {agent} while {s.phase}")
-            return replace(s, phase="offered", offered_agent_id=agent, offer_expires_at=expires,
+            return dict(phase="offered", offered_agent_id=agent, offer_expires_at=expires,
                            offers=s.offers + 1, first_offered_at=s.first_offered_at or t)
         case OfferDeclined(agent_id=agent) | OfferExpired(agent_id=agent):
             if s.phase != "offered" or s.offered_agent_id != agent:
                 raise LifecycleError("no_such_offer", f"no open offer to {agent}")
-            return replace(s, phase="queued", offered_agent_id=None, offer_expires_at=None)
+            return dict(phase="queued", offered_agent_id=None, offer_expires_at=None)
         case Assigned(agent_id=agent):
             return _assign(s, agent, t)
         case Transferred():
             return _transfer(s, data, t)
         case Escalated(tier=tier, to_queue=to_queue):
-            escalated = replace(s, tier=max(s.tier, tier), escalations=s.escalations + 1)
-            return _enqueue(escalated, to_queue, t) if to_queue else escalated
+            escalated = dict(tier=max(s.tier, tier), escalations=s.escalations + 1)
+            return {**escalated, **_enqueue(s, to_queue, t)} if to_queue else escalated
         case ConversationStatusChanged(status=status):
-            return replace(s, substatus=status)
+            return dict(substatus=status)
         case Resolved(resolved_by=by, resolution_code=code):
-            return replace(s, phase="resolved", resolved_at=t, resolved_by=by, resolution_code=code,
+            return dict(phase="resolved", resolved_at=t, resolved_by=by, resolution_code=code,
                            offered_agent_id=None, offer_expires_at=None, substatus="open")
         case Reopened():
             if s.phase != "resolved":
                 raise LifecycleError("not_resolved", f"reopen while {s.phase}")
-            reopened = replace(s, reopens=s.reopens + 1, resolved_at=None, resolved_by=None,
-                               resolution_code=None)
-            return _enqueue(reopened, s.queue, t)
+            reopened = dict(reopens=s.reopens + 1, resolved_at=None, resolved_by=None,
+                            resolution_code=None)
+            return {**reopened, **_enqueue(s, s.queue, t)}
         case Abandoned():
             if s.phase == "assigned":
                 raise LifecycleError("already_assigned", "abandoned after an agent joined")
-            return replace(s, phase="abandoned", abandoned_at=t, offered_agent_id=None,
+            return dict(phase="abandoned", abandoned_at=t, offered_agent_id=None,
                            offer_expires_at=None)
         case SurveySent():
-            return replace(s, survey_sent_at=s.survey_sent_at or t)
+            return dict(survey_sent_at=s.survey_sent_at or t)
         case SurveyAnswered(csat=csat, nps=nps, ces=ces):
-            return replace(s, csat=csat if csat is not None else s.csat,
+            return dict(csat=csat if csat is not None else s.csat,
                            nps=nps if nps is not None else s.nps,
                            ces=ces if ces is not None else s.ces)
     raise LifecycleError("wrong_topic", f"{type(data).__name__} is not a conversation event")
 
 
-def _agent_replied(s: ConversationState, t: datetime) -> ConversationState:
+def _agent_replied(s: ConversationState, t: datetime) -> Changes:
     after_assign = s.first_agent_reply_after_assign_at
     if after_assign is None and s.phase == "assigned":
         after_assign = t
-    return replace(s, messages_out_agent=s.messages_out_agent + 1,
+    return dict(messages_out_agent=s.messages_out_agent + 1,
                    first_human_reply_at=s.first_human_reply_at or t,
                    first_agent_reply_after_assign_at=after_assign, unanswered_since=None)
 
 
 def _enqueue(s: ConversationState, queue: str, t: datetime, *, priority: int | None = None,
-             skills: dict[str, int] | None = None) -> ConversationState:
+             skills: dict[str, int] | None = None) -> Changes:
     already_waiting = s.phase == "queued" and s.queue == queue
-    return replace(
-        s, phase="queued", queue=queue, agent_id=None, offered_agent_id=None, offer_expires_at=None,
+    return dict(
+        phase="queued", queue=queue, agent_id=None, offered_agent_id=None, offer_expires_at=None,
         priority=s.priority if priority is None else priority,
         required_skills=s.required_skills if skills is None else skills,
         queued_at=s.queued_at if already_waiting else t,
@@ -144,7 +149,7 @@ def _enqueue(s: ConversationState, queue: str, t: datetime, *, priority: int | N
     )
 
 
-def _assign(s: ConversationState, agent: str, t: datetime) -> ConversationState:
+def _assign(s: ConversationState, agent: str, t: datetime) -> Changes:
     if s.phase == "assigned":
         raise LifecycleError("already_assigned", f"assigned to {agent} while held by {s.agent_id}")
     if s.phase == "offered" and s.offered_agent_id != agent:
@@ -152,18 +157,18 @@ def _assign(s: ConversationState, agent: str, t: datetime) -> ConversationState:
     if s.phase not in ("queued", "offered"):
         raise LifecycleError("not_queued", f"assigned while {s.phase}")
     seen = s.agents_seen if agent in s.agents_seen else (*s.agents_seen, agent)
-    return replace(s, phase="assigned", agent_id=agent, offered_agent_id=None, offer_expires_at=None,
+    return dict(phase="assigned", agent_id=agent, offered_agent_id=None, offer_expires_at=None,
                    assigned_at=t, first_assigned_at=s.first_assigned_at or t, agents_seen=seen)
 
 
-def _transfer(s: ConversationState, d: Transferred, t: datetime) -> ConversationState:
-    moved = replace(s, transfers=s.transfers + 1)
+def _transfer(s: ConversationState, d: Transferred, t: datetime) -> Changes:
+    moved = dict(transfers=s.transfers + 1)
     if d.to_agent_id:
         if s.phase != "assigned":
             raise LifecycleError("not_assigned", f"agent transfer while {s.phase}")
         seen = s.agents_seen if d.to_agent_id in s.agents_seen else (*s.agents_seen, d.to_agent_id)
-        return replace(moved, agent_id=d.to_agent_id, assigned_at=t, agents_seen=seen,
-                       queue=d.to_queue or s.queue)
+        return {**moved, "agent_id": d.to_agent_id, "assigned_at": t, "agents_seen": seen,
+                "queue": d.to_queue or s.queue}
     if d.to_queue:
-        return _enqueue(moved, d.to_queue, t)
+        return {**moved, **_enqueue(s, d.to_queue, t)}
     raise LifecycleError("no_target", "transfer names neither an agent nor a queue")

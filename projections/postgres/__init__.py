@@ -1,0 +1,1 @@
+"""PostgreSQL read models: migrations, the exactly-once projector, rebuild and queries."""

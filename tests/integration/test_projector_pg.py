@@ -1,0 +1,164 @@
+"""The PostgreSQL projector against the real broker and database: rows equal the offline fold,
+duplicates are not doubled, poison records are kept as rejects and the projector goes on."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+from psycopg import sql
+
+from projections.postgres.migrate import migrate
+from projections.postgres.projector import run_projector
+from projections.postgres.sample_log import sample_log
+from projections.postgres.store import read_offsets
+from projections.replay import ReadModels, fold
+from projections.state_codec import dump
+from schemas.codec import encode
+from schemas.envelope import Envelope, new_event
+from schemas.events import EventData
+from schemas.events.conversation import ConversationStarted, MessageReceived, Resolved
+from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.kafka_clients import ensure_topics, sync_producer
+from services.runtime.settings import Settings
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg_settings(settings: Settings, fresh_db: str) -> Settings:
+    """The test servers, with a brand-new database for this test's read models."""
+    ensure_topics(settings)
+    return dataclasses.replace(settings, database_url=fresh_db)
+
+
+@pytest.fixture
+def schema() -> str:
+    return f"rm_{uuid.uuid4().hex[:8]}"
+
+
+def produce(settings: Settings,
+            items: list[Envelope[EventData] | tuple[str, bytes, bytes]]) -> None:
+    """Events keyed by subject on their topic; raw (topic, key, bytes) items as they are."""
+    producer = sync_producer(settings, "test-projector")
+    try:
+        for item in items:
+            if isinstance(item, tuple):
+                producer.send(item[0], key=item[1], value=item[2])
+            else:
+                topic = AGENTS if item.type.startswith("cc.agent.") else CONVERSATIONS
+                producer.send(topic, key=item.subject.encode(), value=encode(item))
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+
+def rows(conn: psycopg.Connection[Any], schema: str, table: str, where: str, prefix: str,
+         key: str) -> dict[str, tuple[Any, ...]]:
+    """Rows of `table` whose `where` column starts with `prefix`, by `key`."""
+    cur = conn.execute(sql.SQL("SELECT * FROM {}.{} WHERE {} LIKE %s").format(
+        sql.Identifier(schema), sql.Identifier(table), sql.Identifier(where)), (prefix + "%",))
+    names = [d.name for d in cur.description or ()]
+    return {r[names.index(key)]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}  # type: ignore[misc]
+
+
+def assert_rows_equal_fold(conn: psycopg.Connection[Any], schema: str, prefix: str,
+                           expected: ReadModels) -> None:
+    convs = rows(conn, schema, "conversations", "conversation_id", prefix, "conversation_id")
+    assert set(convs) == set(expected.conversations)
+    for cid, state in expected.conversations.items():
+        row = convs[cid]
+        assert row["state"] == orjson.loads(dump(state)), cid
+        assert (row["phase"], row["agent_id"], row["messages_in"], row["last_event_at"]) == (
+            state.phase, state.agent_id, state.messages_in, state.last_event_at)
+    agents = rows(conn, schema, "agents", "agent_id", prefix, "agent_id")
+    assert set(agents) == set(expected.agents)
+    for aid, agent in expected.agents.items():
+        assert agents[aid]["state"] == orjson.loads(dump(agent)), aid
+        assert agents[aid]["status"] == agent.status
+    waiting = rows(conn, schema, "queue_waiting", "conversation_id", prefix, "conversation_id")
+    assert {c: (r["queue"], r["priority"], r["channel"], r["since"], r["offered_to"])
+            for c, r in waiting.items()} == {
+        w.conversation_id: (q, w.priority, w.channel, w.since, w.offered_to)
+        for q, state in expected.queues.items() for w in state.waiting}
+
+
+def test_projected_rows_equal_the_offline_fold_of_the_same_log(pg_settings: Settings,
+                                                                schema: str) -> None:
+    prefix = f"p{uuid.uuid4().hex[:6]}-"
+    events = sample_log(200, 20, seed=21, start=T0, prefix=prefix)
+    produce(pg_settings, list(events))
+    stats = run_projector(pg_settings, schema, until_caught_up=True)
+    assert stats.events >= len(events)
+    with psycopg.connect(pg_settings.database_url) as conn:
+        assert_rows_equal_fold(conn, schema, prefix, fold(events))
+        live = conn.execute(sql.SQL("SELECT queue, waiting FROM {}.queue_live").format(
+            sql.Identifier(schema))).fetchall()
+        assert sum(n for _, n in live) >= 1
+        stored = read_offsets(conn, schema)  # type: ignore[arg-type]
+        assert stored and all(n > 0 for n in stored.values())
+
+
+def test_an_event_produced_twice_is_counted_once(pg_settings: Settings, schema: str) -> None:
+    prefix = f"d{uuid.uuid4().hex[:6]}-"
+    events = sample_log(5, 2, seed=4, start=T0, prefix=prefix)
+    cid = f"{prefix}dup"
+    begun = new_event(ConversationStarted(channel="sms", mode="async", customer_id="c",
+                                          queue="billing"), subject=cid, source="test", time=T0)
+    msg = new_event(MessageReceived(message_id="dup"), subject=cid, source="test",
+                    time=T0 + timedelta(seconds=1))
+    events.append(begun)
+    produce(pg_settings, [*events, msg, msg])
+    run_projector(pg_settings, schema, until_caught_up=True)
+    produce(pg_settings, [msg])  # and once more, in a later batch
+    run_projector(pg_settings, schema, until_caught_up=True)
+    with psycopg.connect(pg_settings.database_url) as conn:
+        assert_rows_equal_fold(conn, schema, prefix, fold([*events, msg]))
+        rejected = conn.execute(sql.SQL(
+            "SELECT count(*) FROM {}.projection_rejects WHERE event_id = %s").format(
+            sql.Identifier(schema)), (msg.id,)).fetchone()
+        assert rejected == (0,)
+        assert conn.execute(sql.SQL(
+            "SELECT messages_in FROM {}.conversations WHERE conversation_id = %s").format(
+            sql.Identifier(schema)), (cid,)).fetchone() == (1,)
+
+
+def test_poison_records_are_kept_as_rejects_and_the_projector_goes_on(pg_settings: Settings,
+                                                                      schema: str) -> None:
+    prefix = f"x{uuid.uuid4().hex[:6]}-"
+    events = sample_log(10, 3, seed=9, start=T0, prefix=prefix)
+    ghost = new_event(Resolved(resolved_by="agent"), subject=f"{prefix}ghost", source="test",
+                      time=T0)
+    junk = f"{prefix}not json at all".encode()
+    after = sample_log(10, 3, seed=10, start=T0 + timedelta(hours=1), prefix=prefix + "b-")
+    produce(pg_settings, [*events, (CONVERSATIONS, b"junk", junk), ghost, *after])
+    run_projector(pg_settings, schema, until_caught_up=True)
+    with psycopg.connect(pg_settings.database_url) as conn:
+        rejects = conn.execute(sql.SQL(
+            "SELECT event_id, reason, raw, topic, partition FROM {}.projection_rejects"
+            " WHERE raw = %s OR event_id = %s").format(sql.Identifier(schema)),
+            (junk, ghost.id)).fetchall()
+        assert {(r[0], r[1]) for r in rejects} == {
+            (None, "malformed_json"), (ghost.id, "unknown_conversation")}
+        assert len(rejects) == 2
+        assert {bytes(r[2]) for r in rejects} == {junk, encode(ghost)}
+        assert {r[3] for r in rejects} == {CONVERSATIONS}
+        assert_rows_equal_fold(conn, schema, prefix, fold([*events, ghost, *after]))
+
+
+def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: str) -> None:
+    with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+        assert migrate(conn, schema) == ["001_read_models"]
+        assert migrate(conn, schema) == []
+        tables = {r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (schema,)).fetchall()}
+    assert {"conversations", "agents", "queue_waiting", "queue_live", "agents_live",
+            "projector_offsets", "projection_rejects", "schema_migrations"} <= tables
+
