@@ -12,10 +12,6 @@ DEADLETTER = "cc.deadletter"
 PROJECTION_QUEUES = "cc.projections.queues"
 PROJECTION_AGENTS = "cc.projections.agents"
 PROJECTION_CONVERSATIONS = "cc.projections.conversations"
-CHANGES_BY_QUEUE = "cc.internal.changes-by-queue"
-"""Conversation placement changes re-keyed by queue (stream processor internal)."""
-CHANGES_BY_AGENT = "cc.internal.changes-by-agent"
-"""Conversation placement changes re-keyed by agent (stream processor internal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +32,6 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(PROJECTION_QUEUES, compacted=True),
     TopicSpec(PROJECTION_AGENTS, compacted=True),
     TopicSpec(PROJECTION_CONVERSATIONS, compacted=True),
-    TopicSpec(CHANGES_BY_QUEUE, compacted=False),
-    TopicSpec(CHANGES_BY_AGENT, compacted=False),
 )
 
 

@@ -15,7 +15,7 @@ from projections.conversations.state import ConversationState
 from projections.errors import LifecycleError
 from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
-from projections.state_codec import dump, load, load_cached
+from projections.state_codec import dump, dump_remembered, load, load_remembered
 from schemas.codec import decode
 from schemas.errors import DecodeError
 
@@ -59,7 +59,7 @@ def conversation_step(raw: bytes, key: str | None, current: bytes | None) -> App
             return DeadLetter("wrong_topic", f"{event.type} on the conversations topic")
         if key is not None and key != event.subject:
             return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
-        before = load_cached(ConversationState, current) if current is not None else None
+        before = load_remembered(ConversationState, current) if current is not None else None
         after = conversations.apply(before, event)
     except (DecodeError, LifecycleError) as exc:
         return _dead(exc)
@@ -74,7 +74,7 @@ def conversation_step(raw: bytes, key: str | None, current: bytes | None) -> App
             after.queued_at, None, placement(after))
     else:
         change = change_between(before, after, event.id, event.time)
-    return Applied(dump(after), *_fan_out(change))
+    return Applied(dump_remembered(after), *_fan_out(change))
 
 
 def _fan_out(change: ConversationChange | None) -> tuple[tuple[Keyed, ...], tuple[Keyed, ...]]:
@@ -89,8 +89,8 @@ def queue_step(raw_change: bytes, queue: str, current: bytes | None) -> Applied 
     """Fold one re-keyed conversation change into a queue."""
     try:
         change = load(ConversationChange, raw_change)
-        before = load_cached(QueueState, current) if current is not None else None
-        return Applied(dump(queues.apply_change(before, queue, change)))
+        before = load_remembered(QueueState, current) if current is not None else None
+        return Applied(dump_remembered(queues.apply_change(before, queue, change)))
     except (ValueError, TypeError, KeyError) as exc:
         return DeadLetter("invalid_change", repr(exc))
 
@@ -99,8 +99,8 @@ def agent_change_step(raw_change: bytes, agent_id: str, current: bytes | None) -
     """Fold one re-keyed conversation change into an agent's load and offers."""
     try:
         change = load(ConversationChange, raw_change)
-        before = load_cached(AgentState, current) if current is not None else None
-        return Applied(dump(agents.apply_change(before, agent_id, change)))
+        before = load_remembered(AgentState, current) if current is not None else None
+        return Applied(dump_remembered(agents.apply_change(before, agent_id, change)))
     except (ValueError, TypeError, KeyError) as exc:
         return DeadLetter("invalid_change", repr(exc))
 
@@ -113,8 +113,8 @@ def agent_event_step(raw: bytes, key: str | None, current: bytes | None) -> Appl
             return DeadLetter("wrong_topic", f"{event.type} on the agents topic")
         if key is not None and key != event.subject:
             return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
-        before = load_cached(AgentState, current) if current is not None else None
-        return Applied(dump(agents.apply(before, event)))
+        before = load_remembered(AgentState, current) if current is not None else None
+        return Applied(dump_remembered(agents.apply(before, event)))
     except (DecodeError, LifecycleError) as exc:
         return _dead(exc)
     except (ValueError, TypeError, KeyError) as exc:

@@ -21,6 +21,10 @@ from streams.steps import (
 from streams.stats import WorkerStats
 
 COMPONENT = "switchboard/worker"
+CHANGES_BY_QUEUE = "changes-by-queue"
+"""Conversation placement changes re-keyed by queue."""
+CHANGES_BY_AGENT = "changes-by-agent"
+"""Conversation placement changes re-keyed by agent."""
 Step = Callable[[bytes, str, "bytes | None"], "Applied | DeadLetter"]
 
 
@@ -54,9 +58,13 @@ def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -
 def register(app: faust.App) -> Wiring:
     """Declare the topics and tables and attach the agents."""
     t = {name: _raw_topic(app, name) for name in (
-        topics.CONVERSATIONS, topics.AGENTS, topics.DEADLETTER, topics.CHANGES_BY_QUEUE,
-        topics.CHANGES_BY_AGENT, topics.PROJECTION_CONVERSATIONS, topics.PROJECTION_QUEUES,
-        topics.PROJECTION_AGENTS)}
+        topics.CONVERSATIONS, topics.AGENTS, topics.DEADLETTER, topics.PROJECTION_CONVERSATIONS,
+        topics.PROJECTION_QUEUES, topics.PROJECTION_AGENTS)}
+    # Re-keyed changes are this app's own internal topics (named after its id, created
+    # by Faust with the configured partition count), like a repartition topic.
+    for name in (CHANGES_BY_QUEUE, CHANGES_BY_AGENT):
+        t[name] = app.topic(f"{app.conf.id}-{name}", schema=_raw_schema(), internal=True,
+                            partitions=app.conf.topic_partitions)
     tables = {
         "conversations": _raw_table(app, "conversations", t[topics.PROJECTION_CONVERSATIONS],
                                     "conversation id -> state"),
@@ -76,7 +84,7 @@ def register(app: faust.App) -> Wiring:
     async def fold_conversations(stream: faust.StreamT) -> None:
         await fold(stream, conversation_step, tables["conversations"])
 
-    @app.agent(t[topics.CHANGES_BY_QUEUE], name="fold-queues", concurrency=1)
+    @app.agent(t[CHANGES_BY_QUEUE], name="fold-queues", concurrency=1)
     async def fold_queues(stream: faust.StreamT) -> None:
         await fold(stream, queue_step, tables["queues"])
 
@@ -84,7 +92,7 @@ def register(app: faust.App) -> Wiring:
     async def fold_agent_events(stream: faust.StreamT) -> None:
         await fold(stream, agent_event_step, tables["agents"])
 
-    @app.agent(t[topics.CHANGES_BY_AGENT], name="fold-agent-load", concurrency=1)
+    @app.agent(t[CHANGES_BY_AGENT], name="fold-agent-load", concurrency=1)
     async def fold_agent_load(stream: faust.StreamT) -> None:
         await fold(stream, agent_change_step, tables["agents"])
 
@@ -107,9 +115,9 @@ async def _apply(w: Wiring, event: EventT, step: Step, table: faust.Table) -> No
         return
     table[key_bytes] = outcome.state
     for record in outcome.by_queue:
-        await w.topics[topics.CHANGES_BY_QUEUE].send(key=record.key.encode(), value=record.value)
+        await w.topics[CHANGES_BY_QUEUE].send(key=record.key.encode(), value=record.value)
     for record in outcome.by_agent:
-        await w.topics[topics.CHANGES_BY_AGENT].send(key=record.key.encode(), value=record.value)
+        await w.topics[CHANGES_BY_AGENT].send(key=record.key.encode(), value=record.value)
     w.stats.applied += 1
 
 
