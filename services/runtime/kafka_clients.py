@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.topics import ALL_TOPICS, DOMAIN_TOPICS, TopicSpec
@@ -32,24 +31,34 @@ def topic_config(spec: TopicSpec) -> dict[str, str]:
 
 
 def ensure_topics(settings: Settings, specs: Iterable[TopicSpec] = ALL_TOPICS,
-                  timeout_s: float = 30.0) -> list[str]:
-    """Create the missing topics; returns the names created. Existing ones are left alone."""
+                  timeout_s: float = 60.0) -> list[str]:
+    """Create the missing topics and wait until every one has leaders; returns the names
+    created. Existing topics are left alone. Retries while a fresh broker is still fencing
+    itself (it refuses creates with InvalidReplicationFactor for a few seconds)."""
+    specs = list(specs)
+    deadline = time.monotonic() + timeout_s
     admin = _admin(settings, timeout_s)
+    created: list[str] = []
     try:
-        existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(s.name, settings.topic_partitions, settings.topic_replication,
-                     topic_configs=topic_config(s))
-            for s in specs if s.name not in existing
-        ]
-        created: list[str] = []
-        for topic in wanted:
+        while True:
+            missing = [s for s in specs if s.name not in set(admin.list_topics())]
+            if not missing:
+                return created
             try:
-                admin.create_topics([topic], timeout_ms=int(timeout_s * 1000))
-                created.append(topic.name)
+                admin.create_topics(
+                    {s.name: {"num_partitions": settings.topic_partitions,
+                              "replication_factor": settings.topic_replication,
+                              "configs": topic_config(s)} for s in missing},
+                    timeout_ms=10_000, wait_for_metadata=True)
+                created += [s.name for s in missing]
             except TopicAlreadyExistsError:
-                pass
-        return created
+                pass  # another process created some of them: list again
+            except KafkaError as exc:
+                if time.monotonic() > deadline:
+                    raise BrokerUnavailable(
+                        f"could not create topics {[s.name for s in missing]} on "
+                        f"{settings.kafka_bootstrap_servers}: {exc}") from exc
+                time.sleep(0.5)
     finally:
         admin.close()
 
@@ -64,7 +73,7 @@ def _admin(settings: Settings, timeout_s: float) -> KafkaAdminClient:
             if time.monotonic() > deadline:
                 raise BrokerUnavailable(
                     f"no Kafka broker answered at {settings.kafka_bootstrap_servers} within "
-                    f"{timeout_s:.0f}s ({exc}); start one with `switchboard infra up` or set "
+                    f"{timeout_s:.0f}s ({exc}); start one with `switchboard infra up` (or `make run`) or set "
                     "KAFKA_BOOTSTRAP_SERVERS") from exc
             time.sleep(0.5)
 

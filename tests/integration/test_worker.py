@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from log_reading import latest_by_key
+from tests_support import latest_by_key
 
 from schemas import deadletter
 from schemas.codec import encode

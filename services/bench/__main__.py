@@ -1,0 +1,104 @@
+"""`python -m services.bench` (`make bench`): the issue-2 §8 benchmark on its own stack.
+
+Order: drain (backlog on a fresh log: baseline, worker, projector), then sustained
+load through the ingest API with the now caught-up worker and projector, then a
+rebuild of the whole log topped up to `--rebuild-events`. Prints a table and
+writes `bench-results/bench.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from services.bench.corpus import copies, generate, variants_needed
+from services.bench.drain import CLI, WORKER_ID, run_drain
+from services.bench.processes import machine
+from services.bench.rebuild_phase import run_rebuild, top_up
+from services.bench.report import render_table, targets
+from services.bench.stack import BenchStack
+from services.bench.sustained import SustainedConfig, run_sustained
+from services.runtime.settings import PROJECT_ROOT
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command line; `--quick` swaps in small figures for a smoke run."""
+    p = argparse.ArgumentParser(prog="switchboard bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="10 s, 20k drain, 50k rebuild")
+    p.add_argument("--rate", type=float, default=2000.0, help="offered events/s (sustained)")
+    p.add_argument("--duration", type=float, default=None, help="sustained seconds (60)")
+    p.add_argument("--drain-events", type=int, default=None, help="backlog size (200000)")
+    p.add_argument("--rebuild-events", type=int, default=None, help="log size (1000000)")
+    p.add_argument("--base-events", type=int, default=None,
+                   help="simulated base corpus, copied into distinct aggregates (60000)")
+    p.add_argument("--lanes", type=int, default=4, help="concurrent HTTP connections")
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results" / "bench.json")
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.duration = args.duration or (10.0 if quick else 60.0)
+    args.drain_events = args.drain_events or (20_000 if quick else 200_000)
+    args.rebuild_events = args.rebuild_events or (50_000 if quick else 1_000_000)
+    args.base_events = args.base_events or (20_000 if quick else 60_000)
+    return args
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
+    """All phases in order; returns the results document."""
+    results: dict[str, Any] = {"machine": machine(), "config": {
+        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+    stack.start_servers()
+    base = generate(args.base_events)
+    variant = 0
+    results["drain"] = run_drain(stack, base, variant, args.drain_events)
+    variant += variants_needed(len(base), args.drain_events)
+    stack.start("ingest", [*CLI, "ingest"])
+    offered = int(args.rate * args.duration)
+    cfg = SustainedConfig(rate=args.rate, duration_s=args.duration, lanes=args.lanes)
+    results["sustained"] = asyncio.run(run_sustained(
+        stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID), copies(base, variant, offered), cfg))
+    variant += variants_needed(len(base), offered)
+    for name in ("ingest", "worker", "projector"):
+        stack.stop(name)
+    top_up(stack, base, variant, args.rebuild_events)
+    results["rebuild"] = run_rebuild(stack)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; exit 0 when every target passed, 1 when one failed."""
+    args = parse_args(argv)
+    stack = BenchStack(PROJECT_ROOT / ".cache" / "bench")
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    began = time.monotonic()
+    results: dict[str, Any] = {}
+    try:
+        results = run(args, stack)
+    except KeyboardInterrupt:
+        print("bench: interrupted; stopping the bench stack", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        stack.close()
+    results["peak_rss_mb"] = {k: v / 1024 for k, v in stack.peak_rss_kb.items()}
+    results["total_seconds"] = time.monotonic() - began
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print(render_table(results))
+    print(f"\nbench: results in {args.out} ({results['total_seconds']:.0f}s)")
+    return 1 if any(t.passed is False for t in targets(results)) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Phase "drain": a backlog on the log, then how fast a plain consumer, the worker and the
+projector each work through it (one after the other, so each has the machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.bench.corpus import CorpusEvent, copies, produce
+from services.bench.offsets import GroupOffsets, Offsets, ProjectorOffsets, done_between, log_ends
+from services.bench.stack import BenchStack
+from services.bench.stats import rate_between
+
+WORKER_ID = "bench-worker"
+CLI = ["-m", "services.cli.main"]
+
+
+async def _baseline(bootstrap: str, start: Offsets, end: Offsets) -> tuple[int, float]:
+    """Plain aiokafka consume + orjson.loads of every value in start..end: (events, seconds)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for (t, p) in end]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, start.get((tp.topic, tp.partition), 0))
+        left = {tp: end[(tp.topic, tp.partition)] - start.get((tp.topic, tp.partition), 0)
+                for tp in tps}
+        events, first = 0, None
+        while any(n > 0 for n in left.values()):
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for tp, records in batches.items():
+                first = first or time.monotonic()
+                for record in records[:max(0, left[tp])]:
+                    orjson.loads(record.value)  # the decode the baseline must pay for
+                    events += 1
+                left[tp] -= len(records)
+        return events, time.monotonic() - (first or time.monotonic())
+    finally:
+        await consumer.stop()
+
+
+def _follow(read: Callable[[], Offsets], alive: Callable[[], None], start: Offsets,
+            end: Offsets, began: float, what: str,
+            timeout_s: float) -> list[tuple[float, int]]:
+    """Sample a consumer's progress every 100 ms until it consumed start..end."""
+    total = done_between(start, end, end)
+    samples: list[tuple[float, int]] = []
+    last_note = began
+    while True:
+        now = time.monotonic()
+        done = done_between(start, end, read())
+        samples.append((now, done))
+        if done >= total:
+            return samples
+        alive()
+        if now - began > timeout_s:
+            raise TimeoutError(f"{what} consumed {done:,}/{total:,} in {timeout_s:.0f}s")
+        if now - last_note >= 5:
+            last_note = now
+            print(f"bench: drain {what}: {done:,}/{total:,}", flush=True)
+        time.sleep(0.1)
+
+
+def _rates(samples: list[tuple[float, int]], began: float) -> tuple[float, float]:
+    """(events/s from the first visible progress, events/s from process start)."""
+    first = next(s for s in samples if s[1] > 0)
+    last = samples[-1]
+    from_start = last[1] / (last[0] - began)
+    # All done in one observed step (a tiny backlog): only the from-start figure exists.
+    return (rate_between(first, last) if last[0] > first[0] else from_start), from_start
+
+
+def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
+              events: int) -> dict[str, Any]:
+    """Produce `events` to the log, then time baseline, worker and projector through them.
+
+    Worker and projector start here and keep running (caught up) for the next phase.
+    """
+    settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
+    start = log_ends(settings)
+    produce(settings, copies(base, first_variant, events), events, "drain backlog")
+    end = log_ends(settings)
+    total = done_between(start, end, end)
+    n, secs = asyncio.run(_baseline(settings.kafka_bootstrap_servers, start, end))
+    baseline = n / secs if secs > 0 else 0.0
+    print(f"bench: drain baseline: {n:,} events in {secs:.2f}s = {baseline:,.0f}/s", flush=True)
+    result: dict[str, Any] = {"events": total, "baseline_eps": baseline, "baseline_seconds": secs}
+    timeout = 120 + total / 100  # generous: a slow consumer is a figure, not an error
+    began = time.monotonic()
+    stack.start("worker", [*CLI, "worker"], SWITCHBOARD_WORKER_ID=WORKER_ID)
+    group = GroupOffsets(settings, WORKER_ID)
+    try:
+        samples = _follow(group.read, lambda: stack.check_running("worker"), start, end,
+                          began, "worker", timeout)
+    finally:
+        group.close()
+    result["worker_eps"], result["worker_eps_from_start"] = _rates(samples, began)
+    print(f"bench: drain worker: {result['worker_eps']:,.0f}/s", flush=True)
+    began = time.monotonic()
+    stack.start("projector", [*CLI, "projector"], SWITCHBOARD_WORKER_ID=WORKER_ID)
+    stored = ProjectorOffsets(settings)
+    try:
+        samples = _follow(stored.read, lambda: stack.check_running("projector"), start, end,
+                          began, "projector", timeout)
+    finally:
+        stored.close()
+    result["projector_eps"], result["projector_eps_from_start"] = _rates(samples, began)
+    print(f"bench: drain projector: {result['projector_eps']:,.0f}/s", flush=True)
+    for consumer in ("worker", "projector"):
+        result[f"{consumer}_ratio"] = result[f"{consumer}_eps"] / baseline if baseline else None
+    return result

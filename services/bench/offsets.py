@@ -1,0 +1,71 @@
+"""Where the log ends and how far each consumer got (I/O: Kafka admin, PostgreSQL)."""
+
+from __future__ import annotations
+
+import psycopg
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.settings import Settings
+
+DOMAIN = (CONVERSATIONS, AGENTS)
+Offsets = dict[tuple[str, int], int]
+
+
+def log_ends(settings: Settings) -> Offsets:
+    """The end offset of every partition of the domain topics."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    try:
+        tps = [TopicPartition(t, p) for t in DOMAIN
+               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        return {(tp.topic, tp.partition): n for tp, n in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def done_between(start: Offsets, end: Offsets, position: Offsets) -> int:
+    """Records of the `start`..`end` range a consumer at `position` has consumed (pure)."""
+    return sum(max(0, min(position.get(tp, 0), e) - start.get(tp, 0)) for tp, e in end.items())
+
+
+class GroupOffsets:
+    """Committed offsets of a Kafka consumer group (the Faust worker's)."""
+
+    def __init__(self, settings: Settings, group: str) -> None:
+        self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                       client_id="switchboard-bench")
+        self._group = group
+
+    def read(self) -> Offsets:
+        """Committed offsets of the domain topics ({} while nothing is committed)."""
+        try:
+            found = self._admin.list_group_offsets(self._group).get(self._group, {})
+        except KafkaError:
+            return {}
+        return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()
+                if tp.topic in DOMAIN and meta.offset >= 0}
+
+    def close(self) -> None:
+        self._admin.close()
+
+
+class ProjectorOffsets:
+    """The projector's offsets as stored in PostgreSQL with its rows."""
+
+    def __init__(self, settings: Settings, schema: str = "readmodel") -> None:
+        self._conn = psycopg.connect(settings.database_url, autocommit=True)
+        self._schema = schema
+
+    def read(self) -> Offsets:
+        """Stored next offsets ({} before the projector created its tables)."""
+        try:
+            rows = self._conn.execute(
+                f"SELECT topic, partition, max(next_offset) FROM {self._schema}.projector_offsets"  # noqa: S608 - fixed identifier
+                " GROUP BY topic, partition").fetchall()
+        except psycopg.errors.UndefinedTable:
+            return {}
+        return {(topic, partition): offset for topic, partition, offset in rows}
+
+    def close(self) -> None:
+        self._conn.close()

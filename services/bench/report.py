@@ -1,0 +1,117 @@
+"""Pure rendering of the benchmark results: the targets of issue 2 §8 and a text table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Results = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One checked figure: what was measured against what the issue asks."""
+
+    name: str
+    measured: str
+    goal: str
+    passed: bool | None
+    """None when the phase did not run or produced no figure."""
+
+
+def _get(results: Results, *path: str) -> Any:
+    node: Any = results
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node or node[key] is None:
+            return None
+        node = node[key]
+    return node
+
+
+def _at_least(name: str, value: float | None, goal: float, fmt: str) -> Target:
+    if value is None:
+        return Target(name, "n/a", f">= {goal:{fmt}}", None)
+    return Target(name, f"{value:{fmt}}", f">= {goal:{fmt}}", value >= goal)
+
+
+def targets(results: Results) -> list[Target]:
+    """Every target of issue 2 §8 with PASS/FAIL (None = not measured)."""
+    out: list[Target] = []
+    p99 = _get(results, "sustained", "lag", "p99_ms")
+    out.append(Target("sustained: end-to-end lag p99 (ms)",
+                      "n/a" if p99 is None else f"{p99:.0f}", "<= 500",
+                      None if p99 is None else p99 <= 500))
+    for consumer in ("worker", "projector"):
+        verdict = _get(results, "sustained", "backlog", consumer)
+        out.append(Target(f"sustained: {consumer} backlog not growing",
+                          "n/a" if verdict is None else
+                          f"{verdict['window_slope_per_s']:+.0f} ev/s over last 10 s",
+                          f"<= {verdict['max_slope_per_s']:.0f} ev/s" if verdict else "flat",
+                          None if verdict is None else bool(verdict["passed"])))
+    achieved = _get(results, "sustained", "achieved_rate")
+    offered = _get(results, "sustained", "offered_rate")
+    if offered is not None:
+        out.append(_at_least("sustained: accepted events/s", achieved, 0.98 * offered, ",.0f"))
+    for consumer in ("worker", "projector"):
+        out.append(_at_least(f"drain: {consumer} events/s",
+                             _get(results, "drain", f"{consumer}_eps"), 5000, ",.0f"))
+        out.append(_at_least(f"drain: {consumer} / baseline",
+                             _get(results, "drain", f"{consumer}_ratio"), 0.3, ".3f"))
+    return out
+
+
+def _verdict(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "-"}[passed]
+
+
+def _rows(results: Results) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    s = _get(results, "sustained")
+    if s:
+        rows += [("sustained offered / accepted",
+                  f"{s['offered']:,} offered at {s['offered_rate']:,.0f}/s for "
+                  f"{s['duration_s']:.0f} s; {s['accepted']:,} accepted "
+                  f"({s['achieved_rate']:,.0f}/s), {s['http_errors']} HTTP errors")]
+        lag = s.get("lag")
+        rows.append(("sustained end-to-end lag",
+                     "no probe seen" if not lag else
+                     f"p50 {lag['p50_ms']:.0f} ms, p99 {lag['p99_ms']:.0f} ms, max "
+                     f"{lag['max_ms']:.0f} ms over {lag['count']} probes "
+                     f"({s['probes_unseen']} unseen)"))
+        for consumer, v in (s.get("backlog") or {}).items():
+            if v:
+                rows.append((f"sustained {consumer} lag",
+                             f"max {v['max_lag']:,}, final {v['final_lag']:,}, slope last 10 s "
+                             f"{v['window_slope_per_s']:+.0f} ev/s"))
+    d = _get(results, "drain")
+    if d:
+        rows.append(("drain backlog", f"{d['events']:,} events"))
+        rows.append(("drain baseline (aiokafka+orjson)", f"{d['baseline_eps']:,.0f} ev/s"))
+        for consumer in ("worker", "projector"):
+            eps = d.get(f"{consumer}_eps")
+            rows.append((f"drain {consumer}",
+                         "n/a" if eps is None else
+                         f"{eps:,.0f} ev/s (ratio {d[f'{consumer}_ratio']:.3f}); from process "
+                         f"start {d[f'{consumer}_eps_from_start']:,.0f} ev/s"))
+    r = _get(results, "rebuild")
+    if r:
+        rows.append(("rebuild", f"{r['events']:,} events in {r['seconds']:.1f} s "
+                                f"({r['events_per_s']:,.0f} ev/s)"))
+    for name, mb in (_get(results, "peak_rss_mb") or {}).items():
+        rows.append((f"peak RSS {name}", f"{mb:,.0f} MB"))
+    return rows
+
+
+def render_table(results: Results) -> str:
+    """The figures, then the targets with PASS/FAIL, as aligned plain text."""
+    rows = _rows(results)
+    width = max((len(k) for k, _ in rows), default=10)
+    lines = ["figures", "-------"] + [f"{k.ljust(width)}  {v}" for k, v in rows]
+    checked = targets(results)
+    name_w = max(len(t.name) for t in checked)
+    meas_w = max(len(t.measured) for t in checked)
+    lines += ["", "targets (issue 2 §8)", "--------------------"]
+    lines += [f"{t.name.ljust(name_w)}  {t.measured.rjust(meas_w)}  {t.goal:<18} "
+              f"{_verdict(t.passed)}" for t in checked]
+    return "\n".join(lines)

@@ -1,0 +1,199 @@
+"""The benchmark's own stack: a fresh broker and PostgreSQL, and component subprocesses.
+
+Everything lives under `.cache/bench/` and is wiped at start; `close()` stops what
+was started (also after Ctrl-C or an error) and records each process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+
+from schemas.topics import ALL_TOPICS
+from services.bench.processes import children_of, vm_hwm_kb
+from services.infra.kafka_local import start_kafka, stop_kafka
+from services.infra.postgres_local import database_url, start_postgres, stop_postgres
+from services.runtime.kafka_clients import ensure_topics
+from services.runtime.settings import PROJECT_ROOT, Settings, from_env
+
+
+@dataclass(frozen=True, slots=True)
+class StackPorts:
+    kafka: int = 29192
+    kafka_controller: int = 29193
+    postgres: int = 55440
+    ingest: int = 28480
+
+
+@dataclass(slots=True)
+class Component:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass(slots=True)
+class BenchStack:
+    """Owns the servers and subprocesses of one benchmark run."""
+
+    root: Path
+    ports: StackPorts = field(default_factory=StackPorts)
+    peak_rss_kb: dict[str, int] = field(default_factory=dict)
+    components: dict[str, Component] = field(default_factory=dict)
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.root / "kafka"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.root / "postgres"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a component process pointed at this stack."""
+        env = dict(os.environ)
+        env.update(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{self.ports.kafka}",
+                   DATABASE_URL=database_url(self.ports.postgres),
+                   SWITCHBOARD_INGEST_PORT=str(self.ports.ingest),
+                   PYTHONPATH=str(PROJECT_ROOT), PYTHONUNBUFFERED="1",
+                   # Component scratch data (Faust's datadir) stays inside the bench dir.
+                   SWITCHBOARD_CACHE_DIR=str(self.root / "cache"))
+        env.pop("SWITCHBOARD_API_KEYS", None)  # the dev key then works
+        env.update(extra)
+        return env
+
+    def settings(self, **extra: str) -> Settings:
+        """The settings a component of this stack reads."""
+        return from_env(self.env(**extra))
+
+    def start_servers(self) -> None:
+        """Wipe and start the broker and PostgreSQL, then create the topics."""
+        self.stop_servers(record=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+        (self.root / "logs").mkdir(parents=True)
+        (self.root / "run").mkdir()
+        # Faust's mkdir of its datadir (cache_dir/faust/<id>) does not create parents.
+        (self.root / "cache" / "faust").mkdir(parents=True)
+        started = time.monotonic()
+        start_postgres(self.postgres_dir, self.ports.postgres)
+        start_kafka(self.kafka_dir, self.ports.kafka, self.ports.kafka_controller,
+                    PROJECT_ROOT / ".cache", quiet=True)
+        self._create_topics()
+        print(f"bench: Kafka 127.0.0.1:{self.ports.kafka} and PostgreSQL 127.0.0.1:"
+              f"{self.ports.postgres} up after {time.monotonic() - started:.1f}s", flush=True)
+
+    def _create_topics(self, timeout_s: float = 60.0) -> None:
+        # ensure_topics can return without error while a just-started KRaft broker did not
+        # create anything (seen here: the first producer then waits on missing topics), so
+        # check the topics are there and retry.
+        settings = self.settings()
+        wanted = {spec.name for spec in ALL_TOPICS}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ensure_topics(settings)
+            admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+            try:
+                missing = wanted - set(admin.list_topics())
+            finally:
+                admin.close()
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topics {sorted(missing)} still missing after {timeout_s}s")
+            print(f"bench: topics {sorted(missing)} not created yet; retrying", flush=True)
+            time.sleep(1.0)
+
+    def start(self, name: str, argv: list[str], **extra_env: str) -> Component:
+        """Start `python <argv>` as component `name`, output to `.cache/bench/logs/<name>.log`."""
+        log = self.root / "logs" / f"{name}.log"
+        with open(log, "ab") as out:
+            # cwd is a scratch dir: Faust writes its `<app id>-data` folder there.
+            proc = subprocess.Popen([sys.executable, *argv], env=self.env(**extra_env),
+                                    cwd=self.root / "run", stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+        self.components[name] = Component(name, proc, log)
+        return self.components[name]
+
+    def check_running(self, name: str) -> None:
+        """Raise, with the end of its log, if component `name` has exited."""
+        comp = self.components[name]
+        code = comp.proc.poll()
+        if code is not None:
+            tail = "\n".join(comp.log.read_text(errors="replace").splitlines()[-15:])
+            raise RuntimeError(f"{name} exited with {code}; end of {comp.log}:\n{tail}")
+
+    def wait(self, name: str, timeout_s: float) -> int:
+        """Wait for a component that ends by itself; return its exit code."""
+        comp = self.components.pop(name)
+        return self._reap(comp, timeout_s)
+
+    def stop(self, name: str) -> None:
+        """SIGTERM a component (SIGKILL after 20 s) and record its peak RSS."""
+        comp = self.components.pop(name, None)
+        if comp is None:
+            return
+        self._note_rss(comp)
+        if comp.proc.poll() is None:
+            comp.proc.send_signal(signal.SIGTERM)
+        self._reap(comp, 20.0)
+
+    def _note_rss(self, comp: Component) -> None:
+        # VmHWM of the live process, not wait4's ru_maxrss: Linux carries the parent's
+        # peak at fork() into the child's ru_maxrss, so every child "had" our size.
+        kb = vm_hwm_kb(comp.proc.pid)
+        if kb:
+            self.peak_rss_kb[comp.name] = max(self.peak_rss_kb.get(comp.name, 0), kb)
+
+    def _reap(self, comp: Component, timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._note_rss(comp)  # VmHWM only grows: the last read before exit is the peak
+            code = comp.proc.poll()
+            if code is not None:
+                return code
+            if time.monotonic() > deadline:
+                comp.proc.kill()
+                deadline = time.monotonic() + 10
+            time.sleep(0.05)
+
+    def record_server_rss(self) -> None:
+        """Peak RSS of the broker (java) and PostgreSQL (postmaster, and the largest and the
+        sum of its children: shared buffers are counted in each, so the sum overstates)."""
+        kafka_pid = _pid_file(self.kafka_dir / "kafka.pid")
+        if kafka_pid and (kb := vm_hwm_kb(kafka_pid)):
+            self.peak_rss_kb["kafka (java)"] = kb
+        pg_pid = _pid_file(self.postgres_dir / "postmaster.pid")
+        if pg_pid and (kb := vm_hwm_kb(pg_pid)):
+            self.peak_rss_kb["postgres postmaster"] = kb
+            kids = [k for k in (vm_hwm_kb(p) for p in children_of(pg_pid)) if k]
+            if kids:
+                self.peak_rss_kb["postgres largest child"] = max(kids)
+                self.peak_rss_kb["postgres all (sum)"] = kb + sum(kids)
+
+    def stop_servers(self, record: bool = True) -> None:
+        """Stop the broker and PostgreSQL of this stack (no-op when not running)."""
+        if record:
+            self.record_server_rss()
+        stop_kafka(self.kafka_dir)
+        stop_postgres(self.postgres_dir)
+
+    def close(self) -> None:
+        """Stop every component, then the servers."""
+        for name in list(self.components):
+            self.stop(name)
+        self.stop_servers()
+
+
+def _pid_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split("\n", 1)[0].strip())
+    except (FileNotFoundError, ValueError):
+        return None

@@ -1,0 +1,84 @@
+"""Pure statistics for the benchmark: latency percentiles and the backlog trend test."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100), nearest-rank method: always a value that was measured."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError("q must be within [0, 100]")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    """Milliseconds; `count` is how many probes were measured."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+
+def summarize_ms(seconds: Sequence[float]) -> LatencySummary | None:
+    """Percentiles of latencies given in seconds, reported in milliseconds (None when empty)."""
+    if not seconds:
+        return None
+    ms = [s * 1000 for s in seconds]
+    return LatencySummary(count=len(ms), p50_ms=percentile(ms, 50), p99_ms=percentile(ms, 99),
+                          max_ms=max(ms), mean_ms=sum(ms) / len(ms))
+
+
+def slope(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x (0 for fewer than two distinct x)."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    var_x = sum((x - mean_x) ** 2 for x, _ in points)
+    if var_x == 0:
+        return 0.0
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / var_x
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogVerdict:
+    """Whether a consumer kept up: its lag over the final window did not trend up."""
+
+    samples: int
+    max_lag: int
+    final_lag: int
+    window_slope_per_s: float
+    """Growth of the lag over the final window, events per second (negative: shrinking)."""
+    max_slope_per_s: float
+    passed: bool
+
+
+def backlog_verdict(samples: Sequence[tuple[float, int]], window_s: float,
+                    max_slope_per_s: float) -> BacklogVerdict | None:
+    """Judge a lag series `(seconds, lag)`: pass when the slope over the last `window_s`
+    seconds is at most `max_slope_per_s` (a sawtooth from periodic commits averages out)."""
+    if not samples:
+        return None
+    end = samples[-1][0]
+    window = [(t, float(lag)) for t, lag in samples if t >= end - window_s]
+    growth = slope(window)
+    return BacklogVerdict(samples=len(samples), max_lag=max(lag for _, lag in samples),
+                          final_lag=samples[-1][1], window_slope_per_s=growth,
+                          max_slope_per_s=max_slope_per_s, passed=growth <= max_slope_per_s)
+
+
+def rate_between(first: tuple[float, int], last: tuple[float, int]) -> float:
+    """Events per second between two `(seconds, events done)` observations."""
+    elapsed = last[0] - first[0]
+    return (last[1] - first[1]) / elapsed if elapsed > 0 else 0.0

@@ -1,0 +1,60 @@
+"""The benchmark table: every target of issue 2 §8 with PASS/FAIL."""
+
+from typing import Any
+
+from services.bench.offsets import done_between
+from services.bench.report import render_table, targets
+
+
+def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
+    verdict = {"samples": 60, "max_lag": 900, "final_lag": 100, "window_slope_per_s": -3.0,
+               "max_slope_per_s": 100.0, "passed": True}
+    return {
+        "sustained": {"offered_rate": 2000.0, "duration_s": 60.0, "offered": 120_000,
+                      "accepted": 120_000, "achieved_rate": 1995.0, "http_errors": 0,
+                      "probes_unseen": 0,
+                      "lag": {"count": 600, "p50_ms": 40.0, "p99_ms": p99, "max_ms": 700.0,
+                              "mean_ms": 50.0},
+                      "backlog": {"worker": verdict, "projector": verdict}},
+        "drain": {"events": 200_000, "baseline_eps": 40_000.0, "worker_eps": worker_eps,
+                  "worker_eps_from_start": worker_eps / 2, "worker_ratio": ratio,
+                  "projector_eps": 9000.0, "projector_eps_from_start": 8000.0,
+                  "projector_ratio": 0.45},
+        "rebuild": {"events": 1_000_000, "seconds": 120.0, "events_per_s": 8333.0},
+        "peak_rss_mb": {"worker": 180.5},
+    }
+
+
+def test_all_targets_pass_when_the_figures_meet_them() -> None:
+    checked = targets(_results(p99=300, worker_eps=6000, ratio=0.35))
+    assert checked and all(t.passed for t in checked)
+
+
+def test_a_missed_target_is_a_fail_with_its_figure() -> None:
+    checked = {t.name: t for t in targets(_results(p99=800, worker_eps=3000, ratio=0.1))}
+    assert checked["sustained: end-to-end lag p99 (ms)"].passed is False
+    assert checked["sustained: end-to-end lag p99 (ms)"].measured == "800"
+    assert checked["drain: worker events/s"].passed is False
+    assert checked["drain: worker / baseline"].passed is False
+    assert checked["drain: projector events/s"].passed is True
+
+
+def test_a_phase_that_did_not_run_is_neither_pass_nor_fail() -> None:
+    checked = targets({})
+    assert {t.passed for t in checked} == {None}
+
+
+def test_table_shows_figures_and_verdicts() -> None:
+    table = render_table(_results(p99=800, worker_eps=6000, ratio=0.35))
+    assert "p99 800 ms" in table
+    assert "FAIL" in table and "PASS" in table
+    assert "peak RSS worker" in table and "180 MB" in table
+    assert "1,000,000 events in 120.0 s" in table
+
+
+def test_done_between_counts_only_the_backlog_range() -> None:
+    start = {("t", 0): 100, ("t", 1): 0}
+    end = {("t", 0): 200, ("t", 1): 50}
+    assert done_between(start, end, {("t", 0): 150}) == 50
+    assert done_between(start, end, {("t", 0): 999, ("t", 1): 50}) == 150
+    assert done_between(start, end, {}) == 0
