@@ -60,9 +60,12 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
     holding = {ch: tuple(c for c in convs if c != cid) for ch, convs in s.holding.items()}
     holding = {ch: convs for ch, convs in holding.items() if convs}
     offered = tuple(c for c in s.offered if c != cid)
-    before, after = change.before, change.after
-    gained = after.holder == agent_id and not (before and before.holder == agent_id)
-    released = before is not None and before.holder == agent_id and after.holder != agent_id
+    after = change.after
+    # Judged by what this agent already holds, not by `before`: a change may be
+    # re-sent with no `before` after a redelivery, and must not count twice.
+    held = any(cid in convs for convs in s.holding.values())
+    gained = after.holder == agent_id and not held
+    released = held and after.holder != agent_id
     # Sorted and max(): changes for one agent arrive from many partitions in any
     # interleaving, and the state must not depend on which came first.
     if after.holder == agent_id:

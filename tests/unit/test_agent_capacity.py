@@ -28,3 +28,18 @@ def test_logged_out_agents_have_no_free_slots() -> None:
 
 def test_channels_without_capacity_take_nothing() -> None:
     assert agent().free_slots("email") == 0
+
+
+def test_a_change_sent_again_without_before_does_not_move_the_assignment_time() -> None:
+    from datetime import UTC, datetime
+
+    from projections.agents.reducer import apply_change
+    from projections.changes import ConversationChange, Placement
+
+    t8, t9 = datetime(2026, 1, 1, 0, 0, 8, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 9, tzinfo=UTC)
+    queued = Placement("queued", "billing", None, None)
+    held = Placement("assigned", None, "a1", None)
+    first = apply_change(None, "a1", ConversationChange("c1", "e1", t8, "chat", 0, t8, queued, held))
+    again = apply_change(first, "a1", ConversationChange("c1", "e2", t9, "chat", 0, t8, None, held))
+    assert again.last_assigned_at == t8
+    assert again.holding == {"chat": ("c1",)}
