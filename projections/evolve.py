@@ -28,13 +28,15 @@ def _copier(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
     lines += ["    return new"]
     scope: dict[str, Any] = {"new_": object.__new__, "set_": object.__setattr__, "cls": cls}
     exec("\n".join(lines), scope)  # noqa: S102 - code built from the class's own field names
-    return scope["copy"]  # type: ignore[no-any-return]
+    copy: Callable[[Any, dict[str, Any]], Any] = scope["copy"]
+    return copy
 
 
 def evolve(state: T, **changes: Any) -> T:
     """A copy of a frozen dataclass instance with some fields changed."""
-    cls = type(state)
+    cls: Any = type(state)
     if not changes.keys() <= _names(cls):
         unknown = sorted(changes.keys() - _names(cls))
         raise TypeError(f"{cls.__name__} has no field(s) {unknown}")
-    return _copier(cls)(state, changes)  # type: ignore[no-any-return]
+    evolved: T = _copier(cls)(state, changes)
+    return evolved

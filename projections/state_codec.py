@@ -12,7 +12,7 @@ import typing
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
 
 import orjson
 
@@ -28,7 +28,8 @@ def dump(state: object) -> bytes:
 def load(cls: type[T], raw: bytes | str | dict[str, Any]) -> T:
     """Rebuild a state of `cls` from its JSON (bytes, text or parsed object)."""
     obj = orjson.loads(raw) if isinstance(raw, (bytes, str)) else raw
-    return _converter(cls)(obj)  # type: ignore[no-any-return]
+    state: T = _converter(cast(Any, cls))(obj)
+    return state
 
 
 def _identity(value: Any) -> Any:
@@ -45,7 +46,7 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
         fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(hint)]
 
         def build(obj: dict[str, Any]) -> Any:
-            return hint(**{name: conv(obj[name]) for name, conv in fields if name in obj})
+            return cast(Any, hint)(**{name: conv(obj[name]) for name, conv in fields if name in obj})
         return build
     if origin in (types.UnionType, typing.Union):
         (inner,) = [a for a in get_args(hint) if a is not type(None)]

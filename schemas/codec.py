@@ -121,7 +121,7 @@ def _explain(wire_type: str, obj: dict[str, Any]) -> list[Problem]:
 @cache
 def _time_fields(cls: type[EventData]) -> tuple[str, ...]:
     hints = get_type_hints(cls)
-    return tuple(f.name for f in dataclasses.fields(cls) if hints[f.name] is datetime)  # type: ignore[arg-type]
+    return tuple(f.name for f in dataclasses.fields(cls) if hints[f.name] is datetime)
 
 
 def _parse_time(value: Any, path: str, problems: list[Problem]) -> datetime | None:
@@ -147,4 +147,4 @@ def _build_data(cls: type[EventData], data: Any, problems: list[Problem]) -> Eve
             fields[name] = _parse_time(fields[name], f"/data/{name}", problems)
     if problems:
         return None
-    return cls(**fields)  # type: ignore[no-any-return]
+    return cls(**fields)

@@ -15,6 +15,7 @@ CONTENT_TYPE_BATCH = "application/cloudevents-batch+json"
 DATA_CONTENT_TYPE = "application/json"
 
 D = TypeVar("D", bound=EventData, covariant=True)
+E = TypeVar("E", bound=EventData)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,7 +37,7 @@ class Envelope(Generic[D]):
 
 
 def new_event(
-    data: D,
+    data: E,
     *,
     subject: str,
     source: str,
@@ -45,7 +46,7 @@ def new_event(
     correlationid: str | None = None,
     causationid: str | None = None,
     sequence: int | None = None,
-) -> Envelope[D]:
+) -> Envelope[E]:
     """Wrap a payload in an envelope; a fresh UUID is the id unless one is given."""
     if time.tzinfo is None:
         raise ValueError("event time must be timezone-aware")

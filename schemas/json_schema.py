@@ -75,7 +75,7 @@ def data_schema(cls: type[EventData]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         prop = type_schema(hints[f.name])
         extra = f.metadata.get("schema", {})
         if extra and "anyOf" in prop:

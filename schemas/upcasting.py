@@ -21,7 +21,7 @@ MAX_CHAIN = 32
 def upcast(obj: dict[str, Any], upcasters: Mapping[str, Upcaster] = UPCASTERS) -> dict[str, Any]:
     """Apply upcasters until the object's `type` has none; refuses cycles."""
     for _ in range(MAX_CHAIN):
-        step = upcasters.get(obj.get("type", ""))  # type: ignore[arg-type]
+        step = upcasters.get(str(obj.get("type", "")))
         if step is None:
             return obj
         obj = step(obj)

@@ -6,6 +6,7 @@ import faust
 
 from services.runtime.settings import Settings
 
+
 def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
     """A Faust app with the settings DESIGN.md §11 recommends for this workload."""
     datadir = settings.cache_dir / "faust" / settings.worker_app_id

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from schemas import deadletter, topics
+from streams.stats import WorkerStats
 from streams.steps import (
     Applied,
     DeadLetter,
@@ -18,7 +19,6 @@ from streams.steps import (
     conversation_step,
     queue_step,
 )
-from streams.stats import WorkerStats
 
 COMPONENT = "switchboard/worker"
 CHANGES_BY_QUEUE = "changes-by-queue"
@@ -33,7 +33,7 @@ class Wiring:
     """What `register` declared, for tests and the progress reporter."""
 
     topics: dict[str, faust.TopicT]
-    tables: dict[str, faust.Table]
+    tables: dict[str, TableT]
     stats: WorkerStats
 
 
@@ -48,7 +48,7 @@ def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, schema=_raw_schema())
 
 
-def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -> faust.Table:
+def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -> TableT:
     # The table's changelog IS the published projection topic (compacted): every
     # state change reaches subscribers with one write instead of two.
     return app.Table(name, default=None, schema=_raw_schema(), changelog_topic=changelog,
@@ -76,7 +76,7 @@ def register(app: faust.App) -> Wiring:
     stats = WorkerStats()
     wiring = Wiring(t, tables, stats)
 
-    async def fold(stream: faust.StreamT, step: Step, table: faust.Table) -> None:
+    async def fold(stream: faust.StreamT, step: Step, table: TableT) -> None:
         async for event in stream.events():
             await _apply(wiring, event, step, table)
 
@@ -99,14 +99,16 @@ def register(app: faust.App) -> Wiring:
     return wiring
 
 
-async def _apply(w: Wiring, event: EventT, step: Step, table: faust.Table) -> None:
+async def _apply(w: Wiring, event: EventT, step: Step, table: TableT) -> None:
     message = event.message
     key_bytes: bytes | None = message.key
-    key = key_bytes.decode("utf-8", "replace") if key_bytes is not None else None
-    if key is None:
+    value: bytes | None = message.value
+    if key_bytes is None:
         outcome: Applied | DeadLetter = DeadLetter("missing_key", "records must be keyed by subject")
+    elif value is None:
+        outcome = DeadLetter("empty_value", "a tombstone on an event topic")
     else:
-        outcome = step(message.value, key, table.get(key_bytes))
+        outcome = step(value, key_bytes.decode("utf-8", "replace"), table.get(key_bytes))
     if isinstance(outcome, DeadLetter):
         w.stats.dead_lettered += 1
         await w.topics[topics.DEADLETTER].send(key=key_bytes, value=message.value, headers=deadletter.headers(

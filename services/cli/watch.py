@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import psycopg
-from psycopg import sql
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
+from psycopg import sql
 
+from schemas.topics import AGENTS, CONVERSATIONS
 from services.cli.progress import Partition, Snapshot, total_lag
 from services.runtime.settings import Settings
-from schemas.topics import AGENTS, CONVERSATIONS
 
 DOMAIN = (CONVERSATIONS, AGENTS)
 

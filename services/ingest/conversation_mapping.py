@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.conversation import (
@@ -37,16 +39,26 @@ Events = list[Envelope[EventData]]
 def start(body: StartConversation, stamp: Stamp) -> Events:
     """`started`, plus `queued` when a customer started it (bot-started ones queue at handoff)."""
     conversation_id = body.conversation_id or stamp.new_id()
+    # A client that names the conversation may retry the call: derive the event ids
+    # from the conversation id so a retry is a duplicate, not a second `started`.
+    ids = _retry_safe_ids(body.conversation_id)
     started = ConversationStarted(
         channel=body.channel, mode=mode_of(body.channel), customer_id=body.customer_id,
         queue=body.queue, priority=body.priority, language=body.language,
         required_skills=dict(body.required_skills), started_by=body.started_by)
-    events = [stamp.event(started, conversation_id, body.time)]
+    events = [stamp.event(started, conversation_id, body.time, id=ids[0])]
     if body.started_by == "customer":
         queued = Queued(queue=body.queue, priority=body.priority,
                         required_skills=dict(body.required_skills))
-        events.append(stamp.event(queued, conversation_id, body.time))
+        events.append(stamp.event(queued, conversation_id, body.time, id=ids[1]))
     return events
+
+
+def _retry_safe_ids(conversation_id: str | None) -> tuple[str | None, str | None]:
+    if conversation_id is None:
+        return None, None
+    return (str(uuid.uuid5(uuid.NAMESPACE_URL, f"switchboard:{conversation_id}:started")),
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"switchboard:{conversation_id}:queued")))
 
 
 def message(conversation_id: str, body: PostMessage, stamp: Stamp) -> Events:

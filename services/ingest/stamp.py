@@ -27,10 +27,10 @@ class Stamp:
     new_id: Callable[[], str] = field(default=uuid_str)
     source: str = SOURCE
 
-    def event(self, data: object, subject: str,
-              time: datetime | None = None) -> Envelope[EventData]:
-        """An envelope with a fresh id, at `time` if the client gave one, else now."""
+    def event(self, data: object, subject: str, time: datetime | None = None,
+              id: str | None = None) -> Envelope[EventData]:
+        """An envelope with a fresh id (unless given), at `time` if given, else now."""
         # `data` is typed object: the catalog classes get WIRE_TYPE from a decorator,
         # which mypy cannot see, so they do not match the EventData protocol statically.
         return new_event(cast(EventData, data), subject=subject, source=self.source,
-                         time=time or self.now, id=self.new_id())
+                         time=time or self.now, id=id or self.new_id())

@@ -39,7 +39,6 @@ class Settings:
     cache_dir: Path = PROJECT_ROOT / ".cache"
     worker_app_id: str = "switchboard-worker"
     """Faust app id: the consumer group and the prefix of the table changelog topics."""
-    routing_domain: str = "default"
 
     @property
     def kafka_port(self) -> int:
@@ -104,5 +103,4 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         api_keys=api_keys,
         cache_dir=Path(env.get("SWITCHBOARD_CACHE_DIR") or PROJECT_ROOT / ".cache"),
         worker_app_id=env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"),
-        routing_domain=env.get("SWITCHBOARD_ROUTING_DOMAIN", "default"),
     )

@@ -12,6 +12,7 @@ import orjson
 import psycopg
 import pytest
 from stack import Stack, running_stack, wait_for
+from tests_support import latest_by_key
 
 from schemas import deadletter
 from schemas.codec import to_obj
@@ -19,7 +20,6 @@ from schemas.envelope import new_event
 from schemas.events.conversation import Assigned, Offered, Resolved
 from schemas.topics import DEADLETTER, PROJECTION_AGENTS, PROJECTION_CONVERSATIONS
 from services.runtime.settings import Settings
-from tests_support import latest_by_key
 
 NOW = datetime.now(UTC)
 
