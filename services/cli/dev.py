@@ -19,7 +19,11 @@ from pathlib import Path
 
 from services.cli.progress import progress_line
 from services.cli.watch import LagWatcher
+from services.infra.kafka_jars import KafkaSetupError
+from services.infra.kafka_local import KafkaStartError
 from services.infra.local_stack import stack_down, stack_up
+from services.infra.postgres_local import PostgresStartError
+from services.runtime.kafka_clients import BrokerUnavailable
 from services.runtime.settings import Settings
 
 STOP_TIMEOUT_S = 30.0
@@ -72,7 +76,12 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
     """Run the stack until Ctrl-C or a component dies."""
     args = _parse(argv)
     print("starting the infrastructure...", flush=True)
-    status = stack_up(settings)
+    try:
+        status = stack_up(settings)
+    except (KafkaSetupError, KafkaStartError, PostgresStartError, BrokerUnavailable) as exc:
+        print(f"switchboard dev: {exc}", file=sys.stderr)
+        stack_down(settings)  # do not leave half the infrastructure running
+        return 1
     log_dir = settings.cache_dir / "dev" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://{settings.ingest_host}:{settings.ingest_port}"

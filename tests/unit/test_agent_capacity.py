@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from projections.agents.reducer import apply_change
 from projections.agents.state import AgentState
+from projections.changes import ConversationChange, Placement
 
 
 def agent(**holding: tuple[str, ...]) -> AgentState:
@@ -31,11 +35,6 @@ def test_channels_without_capacity_take_nothing() -> None:
 
 
 def test_a_change_sent_again_without_before_does_not_move_the_assignment_time() -> None:
-    from datetime import UTC, datetime
-
-    from projections.agents.reducer import apply_change
-    from projections.changes import ConversationChange, Placement
-
     t8, t9 = datetime(2026, 1, 1, 0, 0, 8, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 9, tzinfo=UTC)
     queued = Placement("queued", "billing", None, None)
     held = Placement("assigned", None, "a1", None)
