@@ -17,7 +17,9 @@ from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
 from projections.state_codec import dump, dump_remembered, load, load_remembered
 from schemas.codec import decode
+from schemas.envelope import Envelope
 from schemas.errors import DecodeError
+from schemas.events import EventData
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +53,21 @@ def _dead(exc: DecodeError | LifecycleError) -> DeadLetter:
     return DeadLetter(exc.reason, exc.detail)
 
 
+def _misplaced(event: Envelope[EventData], key: str | None, family: str) -> DeadLetter | None:
+    """Why a decoded event does not belong where it was read, if it does not."""
+    if not event.type.startswith(f"cc.{family}."):
+        return DeadLetter("wrong_topic", f"{event.type} on the {family}s topic")
+    if key is not None and key != event.subject:
+        return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
+    return None
+
+
 def conversation_step(raw: bytes, key: str | None, current: bytes | None) -> Applied | DeadLetter:
     """Fold one `cc.conversations` record into its conversation."""
     try:
         event = decode(raw)
-        if not event.type.startswith("cc.conversation."):
-            return DeadLetter("wrong_topic", f"{event.type} on the conversations topic")
-        if key is not None and key != event.subject:
-            return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
+        if misplaced := _misplaced(event, key, "conversation"):
+            return misplaced
         before = load_remembered(ConversationState, current) if current is not None else None
         after = conversations.apply(before, event)
     except (DecodeError, LifecycleError) as exc:
@@ -109,10 +118,8 @@ def agent_event_step(raw: bytes, key: str | None, current: bytes | None) -> Appl
     """Fold one `cc.agents` record into its agent."""
     try:
         event = decode(raw)
-        if not event.type.startswith("cc.agent."):
-            return DeadLetter("wrong_topic", f"{event.type} on the agents topic")
-        if key is not None and key != event.subject:
-            return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
+        if misplaced := _misplaced(event, key, "agent"):
+            return misplaced
         before = load_remembered(AgentState, current) if current is not None else None
         return Applied(dump_remembered(agents.apply(before, event)))
     except (DecodeError, LifecycleError) as exc:
