@@ -5,7 +5,9 @@ No Faust, no Kafka: every branch is unit-tested without I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from projections.agents import reducer as agents
 from projections.agents.state import AgentState
@@ -94,24 +96,27 @@ def _fan_out(change: ConversationChange | None) -> tuple[tuple[Keyed, ...], tupl
             tuple(Keyed(a, body) for a in sorted(change.agents())))
 
 
-def queue_step(raw_change: bytes, queue: str, current: bytes | None) -> Applied | DeadLetter:
-    """Fold one re-keyed conversation change into a queue."""
+S = TypeVar("S")
+
+
+def _change_step(state_cls: type[S], fold: Callable[[S | None, str, ConversationChange], S],
+                 raw_change: bytes, key: str, current: bytes | None) -> Applied | DeadLetter:
     try:
         change = load(ConversationChange, raw_change)
-        before = load_remembered(QueueState, current) if current is not None else None
-        return Applied(dump_remembered(queues.apply_change(before, queue, change)))
+        before = load_remembered(state_cls, current) if current is not None else None
+        return Applied(dump_remembered(fold(before, key, change)))
     except (ValueError, TypeError, KeyError) as exc:
         return DeadLetter("invalid_change", repr(exc))
+
+
+def queue_step(raw_change: bytes, queue: str, current: bytes | None) -> Applied | DeadLetter:
+    """Fold one re-keyed conversation change into a queue."""
+    return _change_step(QueueState, queues.apply_change, raw_change, queue, current)
 
 
 def agent_change_step(raw_change: bytes, agent_id: str, current: bytes | None) -> Applied | DeadLetter:
     """Fold one re-keyed conversation change into an agent's load and offers."""
-    try:
-        change = load(ConversationChange, raw_change)
-        before = load_remembered(AgentState, current) if current is not None else None
-        return Applied(dump_remembered(agents.apply_change(before, agent_id, change)))
-    except (ValueError, TypeError, KeyError) as exc:
-        return DeadLetter("invalid_change", repr(exc))
+    return _change_step(AgentState, agents.apply_change, raw_change, agent_id, current)
 
 
 def agent_event_step(raw: bytes, key: str | None, current: bytes | None) -> Applied | DeadLetter:

@@ -1,12 +1,25 @@
-"""Read topics of the test broker until a condition holds, with a deadline."""
+"""Waiting on conditions with a deadline: a topic's records, or any check."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], what: str, timeout_s: float = 60.0) -> T:
+    """Poll `check` until it returns something truthy, and return that; fail naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)  # polling interval of a deadline wait, not synchronization
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def latest_by_key(bootstrap: str, topic: str, done: Callable[[dict[bytes, Any]], bool],

@@ -4,6 +4,7 @@ projector each work through it (one after the other, so each has the machine).""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -93,26 +94,21 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
     print(f"bench: drain baseline: {n:,} events in {secs:.2f}s = {baseline:,.0f}/s", flush=True)
     result: dict[str, Any] = {"events": total, "baseline_eps": baseline, "baseline_seconds": secs}
     timeout = 120 + total / 100  # generous: a slow consumer is a figure, not an error
-    began = time.monotonic()
-    stack.start("worker", [*CLI, "worker"], SWITCHBOARD_WORKER_ID=WORKER_ID)
-    group = GroupOffsets(settings, WORKER_ID)
-    try:
-        samples = _follow(group.read, lambda: stack.check_running("worker"), start, end,
-                          began, "worker", timeout)
-    finally:
-        group.close()
-    result["worker_eps"], result["worker_eps_from_start"] = _rates(samples, began)
-    print(f"bench: drain worker: {result['worker_eps']:,.0f}/s", flush=True)
-    began = time.monotonic()
-    stack.start("projector", [*CLI, "projector"], SWITCHBOARD_WORKER_ID=WORKER_ID)
-    stored = ProjectorOffsets(settings)
-    try:
-        samples = _follow(stored.read, lambda: stack.check_running("projector"), start, end,
-                          began, "projector", timeout)
-    finally:
-        stored.close()
-    result["projector_eps"], result["projector_eps_from_start"] = _rates(samples, began)
-    print(f"bench: drain projector: {result['projector_eps']:,.0f}/s", flush=True)
+    positions: dict[str, Callable[[], GroupOffsets | ProjectorOffsets]] = {
+        "worker": lambda: GroupOffsets(settings, WORKER_ID),
+        "projector": lambda: ProjectorOffsets(settings),
+    }
+    for consumer, open_positions in positions.items():  # one after the other, not at once
+        began = time.monotonic()
+        stack.start(consumer, [*CLI, consumer], SWITCHBOARD_WORKER_ID=WORKER_ID)
+        reader = open_positions()
+        alive = functools.partial(stack.check_running, consumer)
+        try:
+            samples = _follow(reader.read, alive, start, end, began, consumer, timeout)
+        finally:
+            reader.close()
+        result[f"{consumer}_eps"], result[f"{consumer}_eps_from_start"] = _rates(samples, began)
+        print(f"bench: drain {consumer}: {result[f'{consumer}_eps']:,.0f}/s", flush=True)
     for consumer in ("worker", "projector"):
         result[f"{consumer}_ratio"] = result[f"{consumer}_eps"] / baseline if baseline else None
     return result

@@ -7,37 +7,24 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
+from tests_support import wait_for
 
 from services.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
-    """Poll `check` until it returns something other than None, or fail naming `what`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = check()
-        if result is not None:
-            return result
-        time.sleep(0.1)  # polling interval of a deadline wait, not synchronization
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
-from stack import Stack, running_stack, wait_for
-from tests_support import latest_by_key
+from stack import Stack, running_stack
+from tests_support import latest_by_key, wait_for
 
 from schemas import deadletter
 from schemas.codec import to_obj

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ import orjson
 import psycopg
 import pytest
 from psycopg import sql
+from tests_support import wait_for
 
 from projections.postgres.rebuild import rebuild
 from projections.postgres.sample_log import sample_log
@@ -53,14 +53,6 @@ def projected(url: str, schema: str) -> int:
     return int(row[0]) if row else 0
 
 
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.1)
-
-
 def table(conn: psycopg.Connection[Any], schema: str, name: str) -> list[tuple[Any, ...]]:
     return conn.execute(sql.SQL("SELECT * FROM {}.{} ORDER BY " + TABLES[name]).format(  # type: ignore[arg-type]
         sql.Identifier(schema), sql.Identifier(name))).fetchall()
@@ -83,7 +75,7 @@ def test_killed_projector_restarted_equals_a_fresh_rebuild(settings: Settings,
     live, fresh = "live", "rebuilt"
     first = start_projector(cfg, live)
     try:
-        wait_for(lambda: projected(fresh_db, live) >= 5_000, 180, "the projector to make progress")
+        wait_for(lambda: projected(fresh_db, live) >= 5_000, "the projector to make progress", 180)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
