@@ -12,6 +12,9 @@ DEADLETTER = "cc.deadletter"
 PROJECTION_QUEUES = "cc.projections.queues"
 PROJECTION_AGENTS = "cc.projections.agents"
 PROJECTION_CONVERSATIONS = "cc.projections.conversations"
+ROUTER_LEASE = "cc.router.lease"
+"""Carries no events: routers of a domain join one consumer group on it, and the member
+assigned partition 0 is the domain's active router."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(PROJECTION_QUEUES, compacted=True),
     TopicSpec(PROJECTION_AGENTS, compacted=True),
     TopicSpec(PROJECTION_CONVERSATIONS, compacted=True),
+    TopicSpec(ROUTER_LEASE, compacted=False),
 )
 
 

@@ -24,6 +24,7 @@ from schemas.events.conversation import (
     Escalated,
     MessageReceived,
     MessageSent,
+    OfferAccepted,
     OfferDeclined,
     Offered,
     OfferExpired,
@@ -92,8 +93,12 @@ def _step(s: ConversationState, data: EventData, t: datetime) -> Changes:  # noq
                 raise LifecycleError("not_queued", f"offered to {agent} while {s.phase}")
             return dict(phase="offered", offered_agent_id=agent, offer_expires_at=expires,
                            offers=s.offers + 1, first_offered_at=s.first_offered_at or t)
+        case OfferAccepted(agent_id=agent):
+            if s.phase != "offered" or s.offered_agent_id != agent or s.offer_accepted:
+                raise LifecycleError("no_such_offer", f"no open offer to {agent}")
+            return dict(offer_accepted=True)
         case OfferDeclined(agent_id=agent) | OfferExpired(agent_id=agent):
-            if s.phase != "offered" or s.offered_agent_id != agent:
+            if s.phase != "offered" or s.offered_agent_id != agent or s.offer_accepted:
                 raise LifecycleError("no_such_offer", f"no open offer to {agent}")
             return dict(phase="queued", offered_agent_id=None, offer_expires_at=None)
         case Assigned(agent_id=agent):
@@ -107,7 +112,8 @@ def _step(s: ConversationState, data: EventData, t: datetime) -> Changes:  # noq
             return dict(substatus=status)
         case Resolved(resolved_by=by, resolution_code=code):
             return dict(phase="resolved", resolved_at=t, resolved_by=by, resolution_code=code,
-                           offered_agent_id=None, offer_expires_at=None, substatus="open")
+                           offered_agent_id=None, offer_expires_at=None, offer_accepted=False,
+                           substatus="open")
         case Reopened():
             if s.phase != "resolved":
                 raise LifecycleError("not_resolved", f"reopen while {s.phase}")
@@ -118,7 +124,7 @@ def _step(s: ConversationState, data: EventData, t: datetime) -> Changes:  # noq
             if s.phase == "assigned":
                 raise LifecycleError("already_assigned", "abandoned after an agent joined")
             return dict(phase="abandoned", abandoned_at=t, offered_agent_id=None,
-                           offer_expires_at=None)
+                           offer_expires_at=None, offer_accepted=False)
         case SurveySent():
             return dict(survey_sent_at=s.survey_sent_at or t)
         case SurveyAnswered(csat=csat, nps=nps, ces=ces):
@@ -142,6 +148,7 @@ def _enqueue(s: ConversationState, queue: str, t: datetime, *, priority: int | N
     already_waiting = s.phase == "queued" and s.queue == queue
     return dict(
         phase="queued", queue=queue, agent_id=None, offered_agent_id=None, offer_expires_at=None,
+        offer_accepted=False,
         priority=s.priority if priority is None else priority,
         required_skills=s.required_skills if skills is None else skills,
         queued_at=s.queued_at if already_waiting else t,
@@ -158,6 +165,7 @@ def _assign(s: ConversationState, agent: str, t: datetime) -> Changes:
         raise LifecycleError("not_queued", f"assigned while {s.phase}")
     seen = s.agents_seen if agent in s.agents_seen else (*s.agents_seen, agent)
     return dict(phase="assigned", agent_id=agent, offered_agent_id=None, offer_expires_at=None,
+                   offer_accepted=False,
                    assigned_at=t, first_assigned_at=s.first_assigned_at or t, agents_seen=seen)
 
 

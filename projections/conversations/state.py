@@ -32,6 +32,8 @@ class ConversationState:
     agent_id: str | None = None
     offered_agent_id: str | None = None
     offer_expires_at: datetime | None = None
+    offer_accepted: bool = False
+    """The offered agent accepted; only `assigned` (or the customer leaving) follows."""
     started_at: datetime
     first_queued_at: datetime | None = None
     queued_at: datetime | None = None

@@ -95,6 +95,14 @@ class OfferDeclined:
     reason: str = constrained("", maxLength=500)
 
 
+@event_type("cc.conversation.offer_accepted.v1")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferAccepted:
+    """The agent took the offer; the router answers with `assigned` while the offer is open."""
+
+    agent_id: str = constrained(minLength=1, maxLength=200)
+
+
 @event_type("cc.conversation.offer_expired.v1")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OfferExpired:
@@ -188,6 +196,6 @@ class SurveyAnswered:
 
 CONVERSATION_EVENTS = catalog(
     ConversationStarted, MessageReceived, MessageSent, BotHandoffRequested, Queued,
-    Offered, OfferDeclined, OfferExpired, Assigned, Transferred, Escalated,
+    Offered, OfferAccepted, OfferDeclined, OfferExpired, Assigned, Transferred, Escalated,
     ConversationStatusChanged, Resolved, Reopened, Abandoned, SurveySent, SurveyAnswered,
 )

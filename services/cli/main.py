@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "the HTTP ingest and read API (127.0.0.1:8080)",
     "worker": "the Faust stream processor (live tables, dead letters)",
     "projector": "the PostgreSQL read-model projector",
+    "router": "assign waiting conversations to agents (one active per domain, more are standbys)",
     "rebuild": "replay the log from offset 0 into fresh read-model tables",
     "simulate": "drive the ingest API with simulated contact-center traffic",
     "bench": "run the benchmarks (make bench)",
@@ -62,6 +63,12 @@ def _projector(settings: Settings, argv: Sequence[str]) -> int:
     return main(list(argv)) or 0
 
 
+def _router(settings: Settings, argv: Sequence[str]) -> int:
+    from services.router.__main__ import main
+
+    return main(list(argv))
+
+
 def _rebuild(settings: Settings, argv: Sequence[str]) -> int:
     from projections.postgres.rebuild import main
 
@@ -88,7 +95,7 @@ def _bench(settings: Settings, argv: Sequence[str]) -> int:
 
 HANDLERS: dict[str, Callable[[Settings, Sequence[str]], int]] = {
     "dev": _dev, "infra": _infra, "topics": _topics, "ingest": _ingest, "worker": _worker,
-    "projector": _projector, "rebuild": _rebuild, "simulate": _simulate, "bench": _bench,
+    "projector": _projector, "router": _router, "rebuild": _rebuild, "simulate": _simulate, "bench": _bench,
 }
 
 

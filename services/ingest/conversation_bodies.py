@@ -90,6 +90,13 @@ class Transfer(Body):
         return self
 
 
+class AnswerOffer(Body):
+    """The agent's answer to an offer the router made."""
+
+    agent_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=500)
+
+
 class Escalate(Body):
     tier: int = Field(ge=1, le=5)
     reason: str = Field(default="", max_length=500)

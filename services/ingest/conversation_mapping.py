@@ -14,6 +14,8 @@ from schemas.events.conversation import (
     Escalated,
     MessageReceived,
     MessageSent,
+    OfferAccepted,
+    OfferDeclined,
     Queued,
     Resolved,
     SurveyAnswered,
@@ -22,6 +24,7 @@ from schemas.events.conversation import (
 from schemas.events.vocabulary import mode_of
 from services.ingest.conversation_bodies import (
     Abandon,
+    AnswerOffer,
     AnswerSurvey,
     Escalate,
     Handoff,
@@ -104,6 +107,17 @@ def transfer(conversation_id: str, body: Transfer, stamp: Stamp) -> Events:
     """The conversation moves to another agent or queue."""
     data = Transferred(from_agent_id=body.from_agent_id, from_queue=body.from_queue,
                        to_agent_id=body.to_agent_id, to_queue=body.to_queue, reason=body.reason)
+    return [stamp.event(data, conversation_id, body.time)]
+
+
+def accept_offer(conversation_id: str, body: AnswerOffer, stamp: Stamp) -> Events:
+    """The agent takes the offer; the router then assigns the conversation."""
+    return [stamp.event(OfferAccepted(agent_id=body.agent_id), conversation_id, body.time)]
+
+
+def decline_offer(conversation_id: str, body: AnswerOffer, stamp: Stamp) -> Events:
+    """The agent declines the offer; the conversation goes back to the head of its queue."""
+    data = OfferDeclined(agent_id=body.agent_id, reason=body.reason)
     return [stamp.event(data, conversation_id, body.time)]
 
 

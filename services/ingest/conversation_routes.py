@@ -17,6 +17,7 @@ from services.ingest.command_shell import (
 )
 from services.ingest.conversation_bodies import (
     Abandon,
+    AnswerOffer,
     AnswerSurvey,
     Escalate,
     Handoff,
@@ -84,6 +85,21 @@ async def transfer(conversation_id: ConversationId, body: Transfer,
                    request: Request) -> CommandAccepted:
     """Move the conversation to another agent or queue."""
     return accepted(await produce(request, mapping.transfer(conversation_id, body, stamp_now())))
+
+
+@router.post("/{conversation_id}/offer/accept", status_code=202, response_model=CommandAccepted)
+async def accept_offer(conversation_id: ConversationId, body: AnswerOffer,
+                       request: Request) -> CommandAccepted:
+    """The agent accepts the router's offer; the router answers with `assigned` if the offer
+    is still open (an answer after expiry is dead-lettered as `no_such_offer`)."""
+    return accepted(await produce(request, mapping.accept_offer(conversation_id, body, stamp_now())))
+
+
+@router.post("/{conversation_id}/offer/decline", status_code=202, response_model=CommandAccepted)
+async def decline_offer(conversation_id: ConversationId, body: AnswerOffer,
+                        request: Request) -> CommandAccepted:
+    """The agent declines the offer; the conversation returns to the head of its queue."""
+    return accepted(await produce(request, mapping.decline_offer(conversation_id, body, stamp_now())))
 
 
 @router.post("/{conversation_id}/escalate", status_code=202, response_model=CommandAccepted)

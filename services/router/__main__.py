@@ -1,0 +1,34 @@
+"""`switchboard router [--config FILE] [--domain NAME] [--instance ID]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from services.router.service import run_router
+from services.runtime.settings import from_env
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="switchboard router", description=(
+        "Route one domain's waiting conversations to agents. Start two for a hot standby."))
+    parser.add_argument("--config", type=Path, default=os.environ.get("SWITCHBOARD_ROUTING_CONFIG"),
+                        help="routing TOML file (default: SWITCHBOARD_ROUTING_CONFIG, else built-in "
+                             "defaults); reloaded when it changes")
+    parser.add_argument("--domain", default="default", help="routing domain (default: default)")
+    parser.add_argument("--instance", default=f"{socket.gethostname()}-{os.getpid()}",
+                        help="this instance's name in logs and event sources")
+    parser.add_argument("--loglevel", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.loglevel, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    return run_router(from_env(), args.domain, args.instance, args.config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The router's picture of the world, folded from the log with the projections' reducers.
+
+Pure: no clock, no I/O; time comes from the events. The router folds every
+conversation and agent event itself (rather than reading the worker's published
+projections) so that it sees its own decisions as soon as they are on the log and
+never decides on a picture older than the log it has read.
+
+Decisions the router has produced but not yet read back are `pending`: they count
+against the agent's capacity and keep the conversation out of the next pass, so
+nothing is decided twice while a decision is in flight.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from projections.agents import reducer as agents
+from projections.agents.state import AgentState
+from projections.changes import change_between
+from projections.conversations import reducer as conversations
+from projections.conversations.state import TERMINAL_PHASES, ConversationState
+from projections.errors import LifecycleError
+from schemas.envelope import Envelope
+from schemas.events import EventData
+from schemas.events.agent import AGENT_EVENTS
+from schemas.events.conversation import OfferDeclined, OfferExpired
+from services.router.config import RoutingConfig
+
+Event = Envelope[EventData]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A decision on its way to the log: which agent it reserves, on which channel."""
+
+    conversation_id: str
+    agent_id: str | None
+    channel: str
+
+
+class RoutingModel:
+    """Conversations, agents, customers' last agents and offer exclusions, as of the
+    events applied so far."""
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.conversations: dict[str, ConversationState] = {}
+        self.agents: dict[str, AgentState] = {}
+        self.waiting: set[str] = set()
+        """Conversations queued or offered (any domain)."""
+        self.last_agent: dict[str, tuple[str, datetime]] = {}
+        """Customer -> the agent who last held one of their conversations, and when."""
+        self.excluded: dict[str, dict[str, datetime]] = {}
+        """Conversation -> agent -> until when that agent gets no offer of it."""
+        self.pending: dict[str, Pending] = {}
+        """Event id -> decision produced and not yet read back."""
+        self.rejected: Counter[str] = Counter()
+        """Events that broke the lifecycle when folded, by reason (the worker dead-letters
+        them; the router only skips them)."""
+        self.applied = 0
+        self.latest: datetime | None = None
+        self._finished: deque[tuple[datetime, str]] = deque()
+
+    def reconfigure(self, config: RoutingConfig) -> None:
+        """Use a reloaded configuration from the next decision on."""
+        self.config = config
+
+    def expect(self, event_id: str, pending: Pending) -> None:
+        """Remember a decision produced under `event_id` until it comes back."""
+        self.pending[event_id] = pending
+
+    def pending_for(self, conversation_id: str) -> bool:
+        """True while a decision about this conversation is in flight."""
+        return any(p.conversation_id == conversation_id for p in self.pending.values())
+
+    def apply(self, event: Event) -> str | None:
+        """Fold one event read from `cc.conversations` or `cc.agents`; the reason it broke
+        the lifecycle, if it did (it then changes nothing)."""
+        self.pending.pop(event.id, None)
+        self.applied += 1
+        if self.latest is None or event.time > self.latest:
+            self.latest = event.time
+        try:
+            if event.type in AGENT_EVENTS:
+                self.agents[event.subject] = agents.apply(self.agents.get(event.subject), event)
+            else:
+                self._conversation(event)
+        except LifecycleError as exc:
+            self.rejected[exc.reason] += 1
+            return exc.reason
+        finally:
+            self._forget(event.time)
+        return None
+
+    def _conversation(self, event: Event) -> None:
+        cid = event.subject
+        before = self.conversations.get(cid)
+        after = conversations.apply(before, event)
+        if after is before:
+            return
+        self.conversations[cid] = after
+        change = change_between(before, after, event.id, event.time)
+        if change is not None:
+            for agent_id in change.agents():
+                self.agents[agent_id] = agents.apply_change(self.agents.get(agent_id), agent_id,
+                                                            change)
+        if after.waiting_in:
+            self.waiting.add(cid)
+        else:
+            self.waiting.discard(cid)
+            self.excluded.pop(cid, None)
+        self._remember_agent(before, after, event.time)
+        if isinstance(event.data, (OfferDeclined, OfferExpired)):
+            hold_off = timedelta(seconds=self.config.policy(after.queue).decline_exclusion_s)
+            self.excluded.setdefault(cid, {})[event.data.agent_id] = event.time + hold_off
+        if after.phase in TERMINAL_PHASES and (before is None or before.phase not in TERMINAL_PHASES):
+            self._finished.append((event.time, cid))
+
+    def _remember_agent(self, before: ConversationState | None, after: ConversationState,
+                        t: datetime) -> None:
+        agent = after.holder or (before.holder if before else None)
+        if agent:
+            self.last_agent[after.customer_id] = (agent, t)
+
+    def _forget(self, now: datetime) -> None:
+        horizon = now - timedelta(seconds=self.config.routing.forget_after_s)
+        while self._finished and self._finished[0][0] < horizon:
+            _, cid = self._finished.popleft()
+            state = self.conversations.get(cid)
+            if state is not None and state.phase in TERMINAL_PHASES:
+                del self.conversations[cid]

@@ -1,0 +1,228 @@
+"""The routing policy: which waiting conversation goes to which agent, now (pure).
+
+`decide(model, domain, now)` reads the model and returns the decisions one pass
+makes, in order: assign accepted offers, expire stale ones, overflow long waits,
+then match waiting conversations to agents, highest priority and longest wait
+first. It never mutates the model; the shell produces the decisions and the model
+learns them back from the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from projections.agents.state import AgentState
+from projections.conversations.state import ConversationState
+from services.router.config import Domain, QueuePolicy, RoutingConfig
+from services.router.model import RoutingModel
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    conversation_id: str
+    agent_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    conversation_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expire:
+    conversation_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    conversation_id: str
+    from_queue: str
+    to_queue: str
+
+
+Decision = Offer | Assign | Expire | Overflow
+
+
+def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
+    """Every decision due at `now` for the queues of `domain`."""
+    config = model.config
+    in_flight = {p.conversation_id for p in model.pending.values()}
+    mine = [model.conversations[c] for c in sorted(model.waiting)
+            if c not in in_flight and config.domain_of(model.conversations[c].queue) == domain]
+    decisions: list[Decision] = []
+    queued: list[ConversationState] = []
+    for conv in mine:
+        if conv.phase == "offered":
+            decisions.extend(_offer_due(conv, now))
+        elif (overflow := _overflow_due(conv, config.policy(conv.queue), now)) is not None:
+            decisions.append(overflow)
+        else:
+            queued.append(conv)
+    queued.sort(key=lambda c: (-effective_priority(c, config, now), c.queued_at or c.started_at,
+                               c.conversation_id))
+    desks = _Desks(model, config.domains[domain])
+    for conv in queued:
+        agent = desks.choose(conv, now)
+        if agent is None:
+            continue
+        policy = config.policy(conv.queue)
+        if policy.auto_accept:
+            decisions.append(Assign(conv.conversation_id, agent))
+        else:
+            expires = now + timedelta(seconds=policy.offer_timeout_s)
+            decisions.append(Offer(conv.conversation_id, agent, expires))
+        desks.reserve(agent, conv.channel)
+    return decisions
+
+
+def _offer_due(conv: ConversationState, now: datetime) -> list[Decision]:
+    agent = conv.offered_agent_id
+    if agent is None:
+        return []
+    if conv.offer_accepted:
+        return [Assign(conv.conversation_id, agent)]
+    if conv.offer_expires_at is not None and conv.offer_expires_at <= now:
+        return [Expire(conv.conversation_id, agent)]
+    return []
+
+
+def _overflow_due(conv: ConversationState, policy: QueuePolicy, now: datetime) -> Overflow | None:
+    if policy.overflow is None or waited(conv, now) < policy.overflow.after_s:
+        return None
+    return Overflow(conv.conversation_id, conv.queue, policy.overflow.to)
+
+
+def waited(conv: ConversationState, now: datetime) -> float:
+    """Seconds the conversation has waited in its current queue."""
+    since = conv.queued_at or conv.started_at
+    return max(0.0, (now - since).total_seconds())
+
+
+def effective_priority(conv: ConversationState, config: RoutingConfig, now: datetime) -> int:
+    """The stated priority, raised for negative sentiment and for SLA at risk."""
+    priority = conv.priority
+    if conv.sentiment == "negative":
+        priority += config.priority.negative_sentiment
+    at_risk = config.policy(conv.queue).sla_at_risk_after_s
+    if at_risk is not None and waited(conv, now) >= at_risk:
+        priority += config.priority.sla_at_risk
+    return priority
+
+
+def required_skills(conv: ConversationState, policy: QueuePolicy, now: datetime) -> dict[str, int]:
+    """The skills still required after the bullseye rings the wait has reached."""
+    skills = dict(conv.required_skills)
+    wait = waited(conv, now)
+    for ring in policy.relax:
+        if wait < ring.after_s:
+            break
+        skills = {s: max(1, level - ring.lower_by) for s, level in skills.items()
+                  if s not in ring.drop}
+    return skills
+
+
+class _Desks:
+    """The agents of a domain who could take something, with their load during one pass."""
+
+    def __init__(self, model: RoutingModel, domain: Domain) -> None:
+        self.model, self.config = model, model.config
+        wanted = set(domain.agent_skills)
+        self.load: dict[str, dict[str, int]] = {}
+        for agent in model.agents.values():
+            if agent.logged_in and agent.status == "available" and (
+                    not wanted or wanted & agent.skills.keys()):
+                self.load[agent.agent_id] = _load(model, agent)
+        for pending in model.pending.values():
+            if pending.agent_id in self.load:
+                self.reserve(pending.agent_id, pending.channel)
+        self._fruitless: set[tuple[object, ...]] = set()
+
+    def reserve(self, agent_id: str, channel: str) -> None:
+        """Count one more conversation against the agent for the rest of the pass."""
+        load = self.load.setdefault(agent_id, {})
+        load[channel] = load.get(channel, 0) + 1
+
+    def free(self, agent: AgentState, channel: str) -> bool:
+        """Whether the agent has room for one more `channel` conversation."""
+        load = self.load[agent.agent_id]
+        if load.get(channel, 0) >= self.config.capacity(agent.capacity, channel):
+            return False
+        mixing = self.config.routing.mixing
+        return not any(n and channel in mixing.get(held, ()) for held, n in load.items())
+
+    def choose(self, conv: ConversationState, now: datetime) -> str | None:
+        """The agent to give `conv` to now, or None when nobody fits."""
+        policy = self.config.policy(conv.queue)
+        skills = required_skills(conv, policy, now)
+        excluded = {a for a, until in self.model.excluded.get(conv.conversation_id, {}).items()
+                    if until > now}
+        key = (conv.queue, conv.channel, conv.language, tuple(sorted(skills.items())))
+        if not excluded and key in self._fruitless:
+            return None
+        fits = [a for a in self._candidates()
+                if a.agent_id not in excluded and self._fits(a, conv, skills)]
+        if not fits:
+            if not excluded:
+                self._fruitless.add(key)
+            return None
+        previous = self._previous_agent(conv, now)
+        if previous is not None and any(a.agent_id == previous for a in fits):
+            return previous
+        return pick(fits, policy, conv, self, now)
+
+    def _candidates(self) -> Iterable[AgentState]:
+        agents = self.model.agents
+        return (agents[a] for a in self.load)
+
+    def _fits(self, agent: AgentState, conv: ConversationState, skills: dict[str, int]) -> bool:
+        if conv.language not in (agent.languages or ("en",)):
+            return False
+        if any(agent.skills.get(s, 0) < level for s, level in skills.items()):
+            return False
+        return self.free(agent, conv.channel)
+
+    def _previous_agent(self, conv: ConversationState, now: datetime) -> str | None:
+        last = self.model.last_agent.get(conv.customer_id)
+        window = self.config.routing.prefer_previous_agent_s
+        if last is None or (now - last[1]).total_seconds() > window:
+            return None
+        return last[0]
+
+
+def pick(fits: list[AgentState], policy: QueuePolicy, conv: ConversationState, desks: _Desks,
+         now: datetime) -> str:
+    """The queue's strategy applied to the agents who fit (ties: longest idle, then id)."""
+    def idle(a: AgentState) -> tuple[datetime, str]:
+        moments = [t for t in (a.status_since, a.last_released_at, a.logged_in_at) if t]
+        return (max(moments, default=now), a.agent_id)
+
+    match policy.strategy:
+        case "least_occupied":
+            best = min(fits, key=lambda a: (_occupancy(a, desks), *idle(a)))
+        case "most_proficient":
+            best = min(fits, key=lambda a: (-sum(a.skills.get(s, 0) for s in conv.required_skills),
+                                            *idle(a)))
+        case _:
+            best = min(fits, key=idle)
+    return best.agent_id
+
+
+def _occupancy(agent: AgentState, desks: _Desks) -> float:
+    load = desks.load[agent.agent_id]
+    channels = set(agent.capacity) | set(load)
+    capacity = sum(desks.config.capacity(agent.capacity, c) for c in channels)
+    return sum(load.values()) / capacity if capacity else 1.0
+
+
+def _load(model: RoutingModel, agent: AgentState) -> dict[str, int]:
+    load = {channel: len(held) for channel, held in agent.holding.items() if held}
+    for cid in agent.offered:
+        conv = model.conversations.get(cid)
+        if conv is not None:
+            load[conv.channel] = load.get(conv.channel, 0) + 1
+    return load

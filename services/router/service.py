@@ -1,0 +1,200 @@
+"""The router process: fold the log, hold the lease, decide, write decisions.
+
+One thread, one loop: read what is new, fold it, and if this instance holds the
+domain's lease and has read the log up to where it stood when the lease was won,
+run a policy pass (after every batch of events, and at least once per tick for
+timeouts) and produce the decisions with an idempotent acks=all producer. A
+decision counts as pending from its broker ack until it is read back.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kafka.errors import KafkaError
+
+from schemas.codec import encode
+from schemas.topics import CONVERSATIONS
+from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
+from services.router.emitted import decision_event
+from services.router.feed import Feed, Offsets
+from services.router.lease import Lease
+from services.router.model import RoutingModel
+from services.router.policy import Decision, decide
+from services.runtime.kafka_clients import sync_producer
+from services.runtime.settings import Settings
+
+log = logging.getLogger("switchboard.router")
+
+RELOAD_CHECK_S = 1.0
+REPORT_EVERY_S = 5.0
+
+
+def load_config(path: Path | None) -> RoutingConfig:
+    """The configuration in `path` (the defaults when None); ConfigError says what is wrong."""
+    if path is None:
+        return default_config()
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
+    return parse_config(text)
+
+
+class ConfigWatch:
+    """Reloads the file when it changes; a broken edit is reported and the old config kept."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._stamp = self._mtime()
+        self._checked = time.monotonic()
+
+    def _mtime(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime_ns if self.path else None
+        except OSError:
+            return None
+
+    def changed(self) -> RoutingConfig | None:
+        """A new valid configuration if the file changed since the last call."""
+        if self.path is None or time.monotonic() - self._checked < RELOAD_CHECK_S:
+            return None
+        self._checked = time.monotonic()
+        stamp = self._mtime()
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        try:
+            config = load_config(self.path)
+        except ConfigError as exc:
+            log.error("routing config %s not reloaded, keeping the previous one: %s", self.path, exc)
+            return None
+        log.info("routing config %s reloaded", self.path)
+        return config
+
+
+@dataclass(slots=True)
+class RouterStats:
+    decisions: int = 0
+    passes: int = 0
+    produce_errors: int = 0
+    leader: bool = False
+    caught_up: bool = False
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Router:
+    def __init__(self, settings: Settings, domain: str, instance: str, config_path: Path | None,
+                 config: RoutingConfig) -> None:
+        if domain not in config.domains:
+            raise ConfigError([f"domains: no domain {domain!r} (have {sorted(config.domains)})"])
+        self.domain, self.instance = domain, instance
+        self.source = f"switchboard/router/{domain}/{instance}"
+        self.model = RoutingModel(config)
+        self.watch = ConfigWatch(config_path)
+        client = f"switchboard-router-{domain}-{instance}"
+        self.feed = Feed(settings, client)
+        self.lease = Lease(settings, domain, client)
+        self.producer = sync_producer(settings, client)
+        self.tick_s = config.routing.tick_ms / 1000
+        self.stats = RouterStats()
+        self._target: Offsets | None = None
+        self._last_pass = 0.0
+        self.stopping = False
+
+    def run(self) -> None:
+        last_report = time.monotonic()
+        while not self.stopping:
+            events = self.feed.poll(timeout_ms=max(1, int(self.tick_s * 1000 / 2)))
+            for event in events:
+                self.model.apply(event)
+            if (config := self.watch.changed()) is not None:
+                self.model.reconfigure(config)
+                self.tick_s = config.routing.tick_ms / 1000
+            self._route(bool(events))
+            if time.monotonic() - last_report >= REPORT_EVERY_S:
+                last_report = time.monotonic()
+                self._report()
+
+    def _route(self, news: bool) -> None:
+        leader = self.lease.held()
+        if leader != self.stats.leader:
+            self.stats.leader, self.stats.caught_up = leader, False
+            self._target = self.feed.end_offsets() if leader else None
+            log.warning("%s %s the lease of domain %s", self.instance,
+                        "holds" if leader else "does not hold", self.domain)
+        if not leader:
+            return
+        if not self.stats.caught_up:
+            if self._target is None or not self.feed.reached(self._target):
+                return
+            self.stats.caught_up = True
+            log.warning("%s caught up with the log; routing domain %s", self.instance, self.domain)
+        if not news and time.monotonic() - self._last_pass < self.tick_s:
+            return
+        self._last_pass = time.monotonic()
+        self.stats.passes += 1
+        now = datetime.now(UTC)
+        decisions = decide(self.model, self.domain, now)
+        if decisions:
+            self._write(decisions, now)
+
+    def _write(self, decisions: list[Decision], now: datetime) -> None:
+        made = [decision_event(d, self.model, source=self.source, now=now) for d in decisions]
+        try:
+            futures = [self.producer.send(CONVERSATIONS, key=e.subject.encode(), value=encode(e))
+                       for e, _ in made]
+            self.producer.flush(timeout=10)
+            for future in futures:
+                future.get(timeout=0)
+        except KafkaError as exc:
+            # Nothing is marked pending: the next pass decides again, and the same
+            # decision carries the same id, so one that did land is not doubled.
+            self.stats.produce_errors += 1
+            log.error("could not write %d decisions (%s); retrying next pass", len(made), exc)
+            return
+        for (event, pending), decision in zip(made, decisions, strict=True):
+            self.model.expect(event.id, pending)
+            kind = type(decision).__name__
+            self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        self.stats.decisions += len(made)
+
+    def _report(self) -> None:
+        s, m = self.stats, self.model
+        role = ("active" if s.caught_up else "catching up") if s.leader else "standby"
+        log.info("%s %s: %d events folded, %d waiting, %d decisions %s, lag %d, rejected %s",
+                 self.instance, role, m.applied, len(m.waiting), s.decisions, s.by_kind,
+                 self.feed.lag(), dict(m.rejected))
+
+    def close(self) -> None:
+        for closer in (self.lease.close, self.feed.close, self.producer.close):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - closing is best effort on the way out
+                log.exception("while closing")
+
+
+def run_router(settings: Settings, domain: str, instance: str, config_path: Path | None) -> int:
+    """Run until SIGINT/SIGTERM; 2 on a bad configuration."""
+    try:
+        config = load_config(config_path)
+        router = Router(settings, domain, instance, config_path, config)
+    except ConfigError as exc:
+        log.error("%s\nFix the file and start again (see README, Routing configuration).", exc)
+        return 2
+
+    def stop(signum: int, frame: object) -> None:
+        router.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        router.run()
+    finally:
+        router.close()
+    return 0

@@ -1,0 +1,98 @@
+"""Router processes, routing config files and log reading for the router's integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from schemas.codec import decode
+from schemas.envelope import Envelope
+from schemas.events import EventData
+from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.settings import Settings
+from services.simulator.config import QueueSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+Event = Envelope[EventData]
+
+
+def run_queues(run: str) -> tuple[QueueSpec, ...]:
+    """Queues (and skills) private to one test run, so runs sharing the broker never meet."""
+    return (QueueSpec(name=f"{run}-billing", skill=f"{run}-billing", weight=0.4),
+            QueueSpec(name=f"{run}-tech", skill=f"{run}-tech", weight=0.35),
+            QueueSpec(name=f"{run}-sales", skill=f"{run}-sales", weight=0.25))
+
+
+def write_config(path: Path, run: str, *, extra: str = "", offer_timeout_s: float = 1.5,
+                 auto_accept: bool = False) -> Path:
+    """A routing file whose one domain routes this run's queues and agents only."""
+    queues = [q.name for q in run_queues(run)] + [f"{run}-tier2"]
+    skills = [q.skill for q in run_queues(run)] + [f"{run}-tier2"]
+    path.write_text(f"""
+[routing]
+tick_ms = 250
+
+[domains.{run}]
+queues = {queues!r}
+agent_skills = {skills!r}
+
+[queues.default]
+strategy = "longest_idle"
+offer_timeout_s = {offer_timeout_s}
+decline_exclusion_s = 5
+auto_accept = {str(auto_accept).lower()}
+{extra}
+""")
+    return path
+
+
+@contextmanager
+def router_process(settings: Settings, config: Path, domain: str, instance: str,
+                   log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`switchboard router` as its own process; stopped (or already killed) on exit."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+           "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "router", "--config", str(config),
+             "--domain", domain, "--instance", instance], env=env, cwd=ROOT, stdout=out,
+            stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def read_run(settings: Settings, prefix: str) -> list[list[Event]]:
+    """Every event whose key starts with `prefix`, per partition in log order."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                             enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(t, p) for t in (CONVERSATIONS, AGENTS)
+                      for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        found: dict[TopicPartition, list[Event]] = defaultdict(list)
+        key = prefix.encode()
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            for tp, records in consumer.poll(timeout_ms=1000, max_records=5000).items():
+                found[tp].extend(decode(r.value) for r in records
+                                 if r.key and r.key.startswith(key) and r.offset < ends[tp])
+        return list(found.values())
+    finally:
+        consumer.close()
