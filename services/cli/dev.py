@@ -43,6 +43,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=3600.0, help="simulated seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-simulator", action="store_true", help="start the stack only")
+    parser.add_argument("--routing", type=Path, default=None,
+                        help="routing configuration file (default: built-in defaults)")
     parser.add_argument("--keep-infra", action="store_true",
                         help="leave Kafka and PostgreSQL running on exit")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between progress lines")
@@ -85,10 +87,11 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
     log_dir = settings.cache_dir / "dev" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://{settings.ingest_host}:{settings.ingest_port}"
-    plan = [("ingest", ["ingest"]), ("worker", ["worker"]), ("projector", ["projector"])]
+    plan = [("ingest", ["ingest"]), ("worker", ["worker"]), ("projector", ["projector"]),
+            ("router", ["router", *(["--config", str(args.routing)] if args.routing else [])])]
     if not args.no_simulator:
-        plan.append(("simulate", ["simulate", "--url", url, "--rate", str(args.rate), "--agents",
-                                  str(args.agents), "--duration", str(args.duration),
+        plan.append(("simulate", ["simulate", "--live", "--url", url, "--rate", str(args.rate),
+                                  "--agents", str(args.agents), "--duration", str(args.duration),
                                   "--seed", str(args.seed)]))
     children = [_spawn(name, cmd, log_dir) for name, cmd in plan]
     print(f"\n{status.describe()}\ningest    {url:<50} HTTP API, docs at {url}/docs")

@@ -49,8 +49,13 @@ class Lease:
             bootstrap_servers=settings.kafka_bootstrap_servers, client_id=client_id,
             group_id=group_of(domain), enable_auto_commit=False,
             session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1_000,
-            max_poll_interval_ms=60_000,
+            max_poll_interval_ms=60_000, metadata_max_age_ms=30_000,
         )
+        # Metadata first: a member that joins before it knows the topic's partitions is
+        # assigned nothing, and would only notice at the next metadata refresh.
+        if not self.consumer.partitions_for_topic(ROUTER_LEASE):
+            self.consumer.close()
+            raise RuntimeError(f"topic {ROUTER_LEASE} does not exist; run `switchboard topics` first")
         self.consumer.subscribe([ROUTER_LEASE], listener=_Listener(self))
         self._thread = threading.Thread(target=self._run, name="router-lease", daemon=True)
         self._thread.start()

@@ -26,7 +26,7 @@ from services.router.feed import Feed, Offsets
 from services.router.lease import Lease
 from services.router.model import RoutingModel
 from services.router.policy import Decision, decide
-from services.runtime.kafka_clients import sync_producer
+from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
 from services.runtime.settings import Settings
 
 log = logging.getLogger("switchboard.router")
@@ -180,13 +180,18 @@ class Router:
 
 
 def run_router(settings: Settings, domain: str, instance: str, config_path: Path | None) -> int:
-    """Run until SIGINT/SIGTERM; 2 on a bad configuration."""
+    """Run until SIGINT/SIGTERM; 2 on a bad configuration, 1 when Kafka cannot be reached."""
     try:
         config = load_config(config_path)
+        ensure_topics(settings)
         router = Router(settings, domain, instance, config_path, config)
     except ConfigError as exc:
         log.error("%s\nFix the file and start again (see README, Routing configuration).", exc)
         return 2
+    except (BrokerUnavailable, KafkaError) as exc:
+        log.error("cannot reach Kafka at %s: %s\nStart it with `switchboard infra up` or set "
+                  "KAFKA_BOOTSTRAP_SERVERS.", settings.kafka_bootstrap_servers, exc)
+        return 1
 
     def stop(signum: int, frame: object) -> None:
         router.stopping = True

@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--drain", action="store_true",
                         help="after the duration, run on until every conversation ends")
     parser.add_argument("--batch", type=int, default=500, help="max events per request")
+    live = parser.add_argument_group(
+        "live mode", "customers and agents that react to the real router's offers, in real time")
+    live.add_argument("--live", action="store_true",
+                      help="play live desks against the running router (reads cc.conversations)")
+    live.add_argument("--conversations", type=int, default=None,
+                      help="live: stop after this many conversations (default: rate x duration)")
+    live.add_argument("--via", choices=("http", "kafka"), default="http",
+                      help="live: publish through the ingest API (default) or straight to Kafka")
     return parser
 
 
@@ -53,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = os.environ.get("SWITCHBOARD_INGEST_PORT", "8080")
     url = args.url or f"http://{host}:{port}"
     api_key = args.api_key or os.environ.get("SWITCHBOARD_API_KEY") or DEV_API_KEY
+    if args.live:
+        return _live(args, url, api_key)
     try:
         config = SimulationConfig(
             seed=args.seed, rate=args.rate, duration=args.duration, start=start,
@@ -70,6 +80,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0 if stats.rejected == 0 and stats.failed == 0 else 1
+
+
+def _live(args: argparse.Namespace, url: str, api_key: str) -> int:
+    from services.runtime.settings import from_env
+    from services.simulator.desks import DeskConfig
+    from services.simulator.live import HttpPublisher, KafkaPublisher, Publisher, run_live
+
+    settings = from_env()
+    count = args.conversations or max(1, int(args.rate * args.duration))
+    try:
+        config = DeskConfig(seed=args.seed, rate=args.rate, conversations=count, agents=args.agents,
+                            run=f"live{args.seed}-{datetime.now(UTC):%H%M%S}")
+    except ValueError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    publisher: Publisher = (KafkaPublisher(settings) if args.via == "kafka"
+                            else HttpPublisher(url, api_key))
+    try:
+        stats = asyncio.run(run_live(config, settings, publisher))
+    except KeyboardInterrupt:
+        return 130
+    print(f"simulator-live: done {stats}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from services.simulator.desks import DeskConfig, LiveDesks
 
 Event = Envelope[EventData]
 STEP_S = 0.02
+RETRYABLE = frozenset({502, 503, 504})
+GIVE_UP_S = 120.0
 
 
 class Publisher(Protocol):
@@ -69,15 +71,26 @@ class HttpPublisher:
 
     async def publish(self, events: Sequence[Event]) -> None:
         for start in range(0, len(events), 500):
-            body = b"[" + b",".join(encode(e) for e in events[start:start + 500]) + b"]"
-            delay = 0.1
-            while (response := await self.client.post("/v1/events", content=body)).status_code in (
-                    502, 503, 504):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            if response.status_code != 202:
-                raise RuntimeError(f"ingest refused live events ({response.status_code}): "
-                                   f"{response.text[:300]}")
+            await self._post(b"[" + b",".join(encode(e) for e in events[start:start + 500]) + b"]")
+
+    async def _post(self, body: bytes) -> None:
+        delay, waited = 0.1, 0.0
+        while True:
+            try:
+                response = await self.client.post("/v1/events", content=body)
+                if response.status_code == 202:
+                    return
+                if response.status_code not in RETRYABLE:
+                    raise RuntimeError(f"ingest refused live events ({response.status_code}): "
+                                       f"{response.text[:300]}")
+                why = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                why = f"{type(exc).__name__}"  # the ingest is starting or restarting
+            if waited > GIVE_UP_S:
+                raise RuntimeError(f"ingest unavailable for {waited:.0f}s ({why}); is it running?")
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 2.0)
 
     async def close(self) -> None:
         await self.client.aclose()

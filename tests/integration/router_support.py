@@ -96,3 +96,32 @@ def read_run(settings: Settings, prefix: str) -> list[list[Event]]:
         return list(found.values())
     finally:
         consumer.close()
+
+
+class Tail:
+    """The events of `cc.conversations` written after it was created, for keys with a prefix."""
+
+    def __init__(self, settings: Settings, prefix: str) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                      group_id=None, enable_auto_commit=False)
+        partitions = [TopicPartition(CONVERSATIONS, p)
+                      for p in sorted(self.consumer.partitions_for_topic(CONVERSATIONS) or ())]
+        self.consumer.assign(partitions)
+        self.consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            self.consumer.position(tp)  # resolve "end" now, before anything is written
+        self.key = prefix.encode()
+        self.seen: list[Event] = []
+
+    def read(self) -> list[Event]:
+        """Everything seen so far, after reading what is new."""
+        for records in self.consumer.poll(timeout_ms=200).values():
+            self.seen.extend(decode(r.value) for r in records if r.key and r.key.startswith(self.key))
+        return self.seen
+
+    def types_of(self, subject: str) -> list[str]:
+        """The short types (`offered`, `assigned`...) of one conversation's events, in order."""
+        return [e.type.split(".")[2] for e in self.read() if e.subject == subject]
+
+    def close(self) -> None:
+        self.consumer.close()

@@ -1,0 +1,133 @@
+"""The router process against the real broker: offers answered through the ingest API, the
+configuration reloaded without a restart, a bad configuration refused with every problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from router_support import ROOT, Tail, router_process, write_config
+from tests_support import wait_for
+
+from services.ingest.app import create_app, default_publisher
+from services.runtime.settings import ALL_SCOPES, ApiKey, Settings
+
+KEY = {"Authorization": "Bearer router-test"}
+
+
+@pytest.fixture
+async def ingest(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    keyed = dataclasses.replace(settings, api_keys=(ApiKey("router-test", ALL_SCOPES),))
+    app = create_app(keyed, default_publisher(keyed, send_timeout_s=10))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest",
+                                     headers=KEY) as http:
+            yield http
+
+
+@pytest.fixture
+def run() -> str:
+    return f"rp{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def tail(settings: Settings, run: str) -> Iterator[Tail]:
+    t = Tail(settings, f"{run}-")
+    yield t
+    t.close()
+
+
+async def _agent(http: httpx.AsyncClient, agent_id: str, skill: str) -> None:
+    r = await http.post(f"/v1/agents/{agent_id}/login", json={
+        "skills": {skill: 5}, "capacity": {"chat": 1}, "languages": ["en"]})
+    assert r.status_code == 202, r.text
+    r = await http.post(f"/v1/agents/{agent_id}/status", json={"status": "available"})
+    assert r.status_code == 202, r.text
+
+
+async def _conversation(http: httpx.AsyncClient, cid: str, queue: str, skill: str) -> None:
+    r = await http.post("/v1/conversations", json={
+        "conversation_id": cid, "channel": "chat", "customer_id": f"{cid}-customer",
+        "queue": queue, "required_skills": {skill: 3}})
+    assert r.status_code == 201, r.text
+
+
+def _offered_to(tail: Tail, cid: str, n: int) -> str | None:
+    offers = [e for e in tail.read() if e.subject == cid and e.type.endswith(".offered.v1")]
+    return offers[n - 1].data.agent_id if len(offers) >= n else None  # type: ignore[attr-defined]
+
+
+async def test_offers_are_answered_through_the_ingest_api(
+        settings: Settings, ingest: httpx.AsyncClient, tail: Tail, run: str,
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path / "routing.toml", run, offer_timeout_s=60)
+    queue, skill, cid = f"{run}-billing", f"{run}-billing", f"{run}-conv-1"
+    with router_process(settings, config, run, "solo", tmp_path / "router.log"):
+        await _agent(ingest, f"{run}-first", skill)
+        await _agent(ingest, f"{run}-second", skill)
+        await _conversation(ingest, cid, queue, skill)
+        first = wait_for(lambda: _offered_to(tail, cid, 1), "the first offer", timeout_s=60)
+        r = await ingest.post(f"/v1/conversations/{cid}/offer/decline",
+                              json={"agent_id": first, "reason": "on a break"})
+        assert r.status_code == 202, r.text
+        second = wait_for(lambda: _offered_to(tail, cid, 2), "the offer after the decline")
+        assert second != first, "the agent who declined was offered the same conversation again"
+        r = await ingest.post(f"/v1/conversations/{cid}/offer/accept", json={"agent_id": second})
+        assert r.status_code == 202, r.text
+        wait_for(lambda: "assigned" in tail.types_of(cid), "the assignment after the accept")
+    assert tail.types_of(cid) == ["started", "queued", "offered", "offer_declined", "offered",
+                                  "offer_accepted", "assigned"]
+    assigned = [e for e in tail.read() if e.subject == cid][-1]
+    assert assigned.data.agent_id == second  # type: ignore[attr-defined]
+    assert assigned.source.startswith("switchboard/router/")
+
+
+async def test_config_changes_apply_without_a_restart(
+        settings: Settings, ingest: httpx.AsyncClient, tail: Tail, run: str,
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path / "routing.toml", run, offer_timeout_s=60)
+    log = tmp_path / "router.log"
+    queue, skill = f"{run}-billing", f"{run}-billing"
+    with router_process(settings, config, run, "solo", log):
+        await _agent(ingest, f"{run}-a1", skill)
+        await _conversation(ingest, f"{run}-conv-1", queue, skill)
+        wait_for(lambda: "offered" in tail.types_of(f"{run}-conv-1"), "an offer (no auto-accept)")
+
+        config.write_text(config.read_text() + "\n[broken\n")
+        wait_for(lambda: "not reloaded" in log.read_text(), "the broken edit to be refused")
+
+        write_config(config, run, offer_timeout_s=60, auto_accept=True)
+        wait_for(lambda: "reloaded" in log.read_text().split("not reloaded")[-1],
+                 "the fixed file to be reloaded")
+        await _agent(ingest, f"{run}-a2", skill)
+        await _conversation(ingest, f"{run}-conv-2", queue, skill)
+        wait_for(lambda: "assigned" in tail.types_of(f"{run}-conv-2"), "a direct assignment")
+    assert tail.types_of(f"{run}-conv-2") == ["started", "queued", "assigned"]
+
+
+def test_a_bad_config_stops_the_router_with_every_problem(settings: Settings,
+                                                          tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("""
+[routing]
+tick_ms = 1
+colour = "blue"
+[queues.billing]
+strategy = "random"
+overflow = { after_s = 10, to = "billing" }
+""")
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "router", "--config", str(bad)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    for problem in ("routing.tick_ms", "routing.colour", "queues.billing.strategy"):
+        assert problem in done.stderr, done.stderr
+    assert "Fix the file" in done.stderr
