@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from services.bench import routing_phase as routing
 from services.bench.corpus import copies, generate, variants_needed
 from services.bench.drain import CLI, WORKER_ID, run_drain
 from services.bench.processes import machine
@@ -41,6 +42,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--base-events", type=int, default=None,
                    help="simulated base corpus, copied into distinct aggregates (60000)")
     p.add_argument("--lanes", type=int, default=4, help="concurrent HTTP connections")
+    p.add_argument("--route-rate", type=float, default=40.0,
+                   help="live conversations/s for the router's 500 agents during sustained load")
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results" / "bench.json")
     args = p.parse_args(argv)
     quick = args.quick
@@ -65,12 +68,29 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     results["drain"] = run_drain(stack, base, variant, args.drain_events)
     variant += variants_needed(len(base), args.drain_events)
     stack.start("ingest", [*CLI, "ingest"])
+    routing_config = routing.write_config(stack.root / "routing.toml")
+    router = stack.start("router", [*CLI, "router", "--config", str(routing_config), "--domain",
+                                    routing.DOMAIN, "--instance", "bench"])
+    catch_up_s = routing.wait_caught_up(router.log)
+    print(f"bench: router caught up with the log in {catch_up_s:.1f}s", flush=True)
     offered = int(args.rate * args.duration)
     cfg = SustainedConfig(rate=args.rate, duration_s=args.duration, lanes=args.lanes)
-    results["sustained"] = asyncio.run(run_sustained(
-        stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID), copies(base, variant, offered), cfg))
+    settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
+
+    desks_out = stack.root / "desks.json"
+    began = time.monotonic()
+    stack.start("desks", ["-m", "services.bench.routing_phase", "--duration", str(args.duration),
+                          "--rate", str(args.route_rate), "--out", str(desks_out)])
+    results["sustained"] = asyncio.run(run_sustained(settings, copies(base, variant, offered), cfg))
+    if stack.wait("desks", timeout_s=args.duration + 120) != 0:
+        raise RuntimeError(f"the live desks failed; see {stack.root / 'logs' / 'desks.log'}")
+    routed_for = time.monotonic() - began
+    desks = orjson.loads(desks_out.read_bytes())
+    stack.check_running("router")
+    results["routing"] = {**routing.measure(settings, routing_config, desks, routed_for),
+                          "catch_up_s": catch_up_s}
     variant += variants_needed(len(base), offered)
-    for name in ("ingest", "worker", "projector"):
+    for name in ("ingest", "worker", "projector", "router"):
         stack.stop(name)
     top_up(stack, base, variant, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)

@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.loglevel, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    # Group membership decides which instance routes: worth seeing in the log.
+    logging.getLogger("kafka.coordinator").setLevel(logging.INFO)
     return run_router(from_env(), args.domain, args.instance, args.config)
 
 

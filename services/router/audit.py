@@ -66,14 +66,18 @@ def merged(partitions: Iterable[Sequence[Event]]) -> Iterable[Event]:
 
 
 def audit(events: Iterable[Event], config: RoutingConfig, domain: str, *, bound_s: float,
-          end: datetime, exempt: Sequence[tuple[datetime, datetime]] = ()) -> AuditReport:
+          end: datetime, exempt: Sequence[tuple[datetime, datetime]] = (),
+          check_every: timedelta = CHECK_EVERY) -> AuditReport:
     """The invariants over `events` (already merged), with decisions owed judged at `end`.
 
-    Delays that overlap an `exempt` window (a takeover) are measured but not counted late."""
+    Delays that overlap an `exempt` window (a takeover) are measured but not counted late.
+    Routability is re-checked at most every `check_every` of event time (0: after every
+    event, exact but slower)."""
     model, report = RoutingModel(config), AuditReport()
-    checker = _Timeliness(model, domain, bound_s, exempt, report)
+    checker = _Timeliness(model, domain, bound_s, exempt, report, check_every)
     held_by: dict[str, set[str]] = {}
     for event in events:
+        checker.catch_up(event.time)
         report.events += 1
         by_router = event.source.startswith(ROUTER_SOURCE)
         before = model.conversations.get(event.subject)
@@ -91,6 +95,7 @@ def audit(events: Iterable[Event], config: RoutingConfig, domain: str, *, bound_
             _check_agents(model, touched, held_by, config, report, event.time)
             checker.left(after, event.time)
         checker.look(event.time)
+    checker.catch_up(end)
     checker.look(end, force=True)
     checker.close(end)
     report.owed = [f"{type(d).__name__} {d.conversation_id}"
@@ -133,16 +138,21 @@ class _Timeliness:
     """When each conversation became routable, and how long until it was placed."""
 
     def __init__(self, model: RoutingModel, domain: str, bound_s: float,
-                 exempt: Sequence[tuple[datetime, datetime]], report: AuditReport) -> None:
+                 exempt: Sequence[tuple[datetime, datetime]], report: AuditReport,
+                 check_every: timedelta) -> None:
         self.model, self.domain, self.bound_s = model, domain, bound_s
+        self.check_every = check_every
         self.exempt, self.report = exempt, report
         self.since: dict[str, datetime] = {}
         self.last_look: datetime | None = None
+        self.skipped: datetime | None = None
+        """When the last look the throttle skipped was due."""
 
     def look(self, t: datetime, force: bool = False) -> None:
-        if not force and self.last_look is not None and t - self.last_look < CHECK_EVERY:
+        if not force and self.last_look is not None and t - self.last_look < self.check_every:
+            self.skipped = t
             return
-        self.last_look = t
+        self.last_look, self.skipped = t, None
         routable = {d.conversation_id for d in decide(self.model, self.domain, t)
                     if isinstance(d, (Offer, Assign))
                     and self.model.conversations[d.conversation_id].phase == "queued"}
@@ -150,6 +160,13 @@ class _Timeliness:
             self.since.setdefault(cid, t)
         for cid in [c for c in self.since if c not in routable]:
             self._settle(cid, t, decided=False)
+
+    def catch_up(self, t: datetime) -> None:
+        """Take a skipped look, at its own time, before an event at `t` (a whole throttle
+        interval later) changes the picture: what became routable then counts from then."""
+        if self.skipped is not None and self.last_look is not None and (
+                t - self.last_look >= self.check_every):
+            self.look(self.skipped, force=True)
 
     def left(self, conv: object, t: datetime) -> None:
         cid = getattr(conv, "conversation_id", "")

@@ -184,14 +184,21 @@ def _cross_check(config: RoutingConfig) -> list[str]:
 
 
 def _overflow_cycles(config: RoutingConfig) -> list[str]:
+    # Followed with `policy()`, as the router does: a target without its own table takes
+    # [queues.default], and with it the default's overflow.
     problems = []
-    for start in config.queues:
+    targets = [p.overflow.to for p in config.queues.values() if p.overflow]
+    for start in dict.fromkeys([*config.queues, *targets]):
         seen, queue = [start], start
-        while (overflow := config.queues.get(queue, QueuePolicy()).overflow) is not None:
+        while (overflow := config.policy(queue).overflow) is not None:
             queue = overflow.to
             if queue in seen:
                 if queue == start and len(seen) > 1:
                     problems.append(f"queues.{start}.overflow: cycle {' -> '.join([*seen, queue])}")
+                elif queue == start and start not in config.queues:
+                    problems.append(f"queues.{DEFAULT_QUEUE}.overflow.to: {start!r} has no table of "
+                                    f"its own, so it takes [queues.{DEFAULT_QUEUE}] and would "
+                                    "overflow into itself")
                 break
             seen.append(queue)
     return problems

@@ -77,6 +77,7 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
             expires = now + timedelta(seconds=policy.offer_timeout_s)
             decisions.append(Offer(conv.conversation_id, agent, expires))
         desks.reserve(agent, conv.channel)
+        desks.given[agent] = now
     return decisions
 
 
@@ -141,6 +142,8 @@ class _Desks:
             if pending.agent_id in self.load:
                 self.reserve(pending.agent_id, pending.channel)
         self._fruitless: set[tuple[object, ...]] = set()
+        self.given: dict[str, datetime] = {}
+        """Agents given a conversation in this pass, and when."""
 
     def reserve(self, agent_id: str, channel: str) -> None:
         """Count one more conversation against the agent for the rest of the pass."""
@@ -198,7 +201,10 @@ def pick(fits: list[AgentState], policy: QueuePolicy, conv: ConversationState, d
          now: datetime) -> str:
     """The queue's strategy applied to the agents who fit (ties: longest idle, then id)."""
     def idle(a: AgentState) -> tuple[datetime, str]:
-        moments = [t for t in (a.status_since, a.last_released_at, a.logged_in_at) if t]
+        # Idle since the latest of: became available, finished or was given a conversation
+        # (so async agents share the work), including what this pass gave them.
+        moments = [t for t in (a.status_since, a.last_released_at, a.last_assigned_at,
+                               a.logged_in_at, desks.given.get(a.agent_id)) if t]
         return (max(moments, default=now), a.agent_id)
 
     match policy.strategy:
@@ -216,7 +222,9 @@ def _occupancy(agent: AgentState, desks: _Desks) -> float:
     load = desks.load[agent.agent_id]
     channels = set(agent.capacity) | set(load)
     capacity = sum(desks.config.capacity(agent.capacity, c) for c in channels)
-    return sum(load.values()) / capacity if capacity else 1.0
+    held = sum(load.values())
+    # No stated capacity and nothing held: an idle agent on the default capacity, not a full one.
+    return held / capacity if capacity else float(held > 0)
 
 
 def _load(model: RoutingModel, agent: AgentState) -> dict[str, int]:

@@ -114,12 +114,19 @@ class Router:
             for event in events:
                 self.model.apply(event)
             if (config := self.watch.changed()) is not None:
-                self.model.reconfigure(config)
-                self.tick_s = config.routing.tick_ms / 1000
+                self._reconfigure(config)
             self._route(bool(events))
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
                 self._report()
+
+    def _reconfigure(self, config: RoutingConfig) -> None:
+        if self.domain not in config.domains:
+            log.error("routing config not applied: it no longer has domain %r (has %s); keeping "
+                      "the previous one", self.domain, sorted(config.domains))
+            return
+        self.model.reconfigure(config)
+        self.tick_s = config.routing.tick_ms / 1000
 
     def _route(self, news: bool) -> None:
         leader = self.lease.held()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.topics import AGENTS, CONVERSATIONS
+from schemas.topics import CONVERSATIONS
 from services.runtime.settings import Settings
 from services.simulator.config import QueueSpec
 
@@ -75,27 +74,6 @@ def router_process(settings: Settings, config: Path, domain: str, instance: str,
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-
-
-def read_run(settings: Settings, prefix: str) -> list[list[Event]]:
-    """Every event whose key starts with `prefix`, per partition in log order."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                             enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(t, p) for t in (CONVERSATIONS, AGENTS)
-                      for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        found: dict[TopicPartition, list[Event]] = defaultdict(list)
-        key = prefix.encode()
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            for tp, records in consumer.poll(timeout_ms=1000, max_records=5000).items():
-                found[tp].extend(decode(r.value) for r in records
-                                 if r.key and r.key.startswith(key) and r.offset < ends[tp])
-        return list(found.values())
-    finally:
-        consumer.close()
 
 
 class Tail:

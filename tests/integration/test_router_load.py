@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from router_support import read_run, router_process, run_queues, write_config
+from router_support import router_process, run_queues, write_config
 from tests_support import wait_for
 
 from services.router.audit import audit, merged
+from services.router.log_reader import read_prefixed
 from services.router.service import load_config
 from services.runtime.settings import Settings
 from services.simulator.desks import DeskConfig
@@ -77,7 +78,7 @@ def test_invariants_hold_over_the_whole_log(settings: Settings, tmp_path: Path,
         assert stats["started"] == CONVERSATIONS
         assert stats["open"] == 0, f"conversations never finished: {stats}"
 
-    report = audit(merged(read_run(settings, f"{run}-")), load_config(config_path), run,
+    report = audit(merged(read_prefixed(settings, f"{run}-")), load_config(config_path), run,
                    bound_s=BOUND_S, end=end,
                    exempt=_takeover_window(killed_at, logs[standby]))
     delays = sorted(report.delays)

@@ -1,4 +1,4 @@
-"""The benchmark table: every target of issue 2 §8 with PASS/FAIL."""
+"""The benchmark table: every target of issues 2 §8 and 3 with PASS/FAIL."""
 
 from typing import Any
 
@@ -21,6 +21,10 @@ def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
                   "projector_eps": 9000.0, "projector_eps_from_start": 8000.0,
                   "projector_ratio": 0.45},
         "rebuild": {"events": 1_000_000, "seconds": 120.0, "events_per_s": 8333.0},
+        "routing": {"agents": 500, "decisions": 3000, "seconds": 60.0, "decisions_per_s": 50.0,
+                    "desks": {"started": 2400}, "violation_count": 0,
+                    "latency": {"count": 2900, "p50_ms": 20.0, "p99_ms": 80.0, "max_ms": 150.0,
+                                "mean_ms": 25.0}},
         "peak_rss_mb": {"worker": 180.5},
     }
 
@@ -50,6 +54,7 @@ def test_table_shows_figures_and_verdicts() -> None:
     assert "FAIL" in table and "PASS" in table
     assert "peak RSS worker" in table and "180 MB" in table
     assert "1,000,000 events in 120.0 s" in table
+    assert "routing routable -> decided" in table and "p99 80 ms" in table
 
 
 def test_done_between_counts_only_the_backlog_range() -> None:

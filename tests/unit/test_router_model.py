@@ -1,0 +1,83 @@
+"""The router's model, given events -> then what it knows: who waits, who holds what,
+customers' last agents, offer exclusions, pending decisions, rejected events and
+finished conversations forgotten after `forget_after_s` of event time."""
+
+from __future__ import annotations
+
+from router_events import ROUTER, agent_events, arrival_events, at, ev, model_of
+
+from schemas.events.agent import AgentStatusChanged
+from schemas.events.conversation import (
+    Abandoned,
+    Assigned,
+    OfferDeclined,
+    Offered,
+    Reopened,
+    Resolved,
+)
+from services.router.model import Pending
+
+FORGET = "[routing]\nforget_after_s = 100\n[queues.default]\ndecline_exclusion_s = 30\n"
+
+
+def test_queued_and_offered_conversations_wait_and_assigned_ones_do_not() -> None:
+    model = model_of([*arrival_events("c1"), *arrival_events("c2"), *arrival_events("c3"),
+                      ev(Offered(agent_id="a1", expires_at=at(20)), "c2", 1, source=ROUTER),
+                      ev(Assigned(agent_id="a1"), "c3", 1, source=ROUTER)])
+    assert model.waiting == {"c1", "c2"}
+    assert model.agents["a1"].offered == ("c2",)
+    assert model.agents["a1"].holding == {"chat": ("c3",)}
+
+
+def test_the_agent_who_last_held_a_customers_conversation_is_remembered_until_release() -> None:
+    model = model_of([*arrival_events("c1", customer="k"),
+                      ev(Assigned(agent_id="a1"), "c1", 2, source=ROUTER),
+                      ev(Resolved(resolved_by="agent"), "c1", 9)])
+    assert model.last_agent == {"k": ("a1", at(9))}
+
+
+def test_a_declined_offer_excludes_that_agent_for_the_queues_exclusion_time() -> None:
+    model = model_of([*arrival_events("c1"),
+                      ev(Offered(agent_id="a1", expires_at=at(20)), "c1", 1, source=ROUTER),
+                      ev(OfferDeclined(agent_id="a1"), "c1", 4)], FORGET)
+    assert model.excluded == {"c1": {"a1": at(34)}}
+    model.apply(ev(Abandoned(), "c1", 5))
+    assert model.excluded == {} and model.waiting == set()
+
+
+def test_a_pending_decision_is_cleared_when_its_event_is_read_back() -> None:
+    model = model_of(arrival_events("c1"))
+    offer = ev(Offered(agent_id="a1", expires_at=at(20)), "c1", 1, source=ROUTER)
+    model.expect(offer.id, Pending("c1", "a1", "chat"))
+    for event in arrival_events("c2", second=1):
+        model.apply(event)
+    assert model.pending_for("c1")
+    model.apply(offer)
+    assert model.pending == {}
+
+
+def test_an_event_that_breaks_the_lifecycle_is_counted_and_changes_nothing() -> None:
+    model = model_of([*agent_events("a1"), *arrival_events("c1"),
+                      ev(Assigned(agent_id="a1"), "c1", 1, source=ROUTER)])
+    before = model.conversations["c1"]
+    assert model.apply(ev(Assigned(agent_id="a2"), "c1", 2, source=ROUTER)) == "already_assigned"
+    assert model.apply(ev(Resolved(resolved_by="agent"), "nobody", 2)) == "unknown_conversation"
+    assert model.conversations["c1"] is before
+    assert model.rejected == {"already_assigned": 1, "unknown_conversation": 1}
+    assert (model.applied, model.latest) == (7, at(2))
+
+
+def test_a_finished_conversation_is_forgotten_after_forget_after_s_of_event_time() -> None:
+    model = model_of([*agent_events("a1"), *arrival_events("c1"),
+                      ev(Resolved(resolved_by="customer"), "c1", 10),
+                      *arrival_events("c2", second=110)], FORGET)
+    assert set(model.conversations) == {"c1", "c2"}
+    model.apply(ev(AgentStatusChanged(status="away"), "a1", 111))
+    assert set(model.conversations) == {"c2"}
+
+
+def test_a_reopened_conversation_is_not_forgotten() -> None:
+    model = model_of([*arrival_events("c1"), ev(Resolved(resolved_by="customer"), "c1", 10),
+                      ev(Reopened(), "c1", 20), *arrival_events("c2", second=500)], FORGET)
+    assert model.conversations["c1"].phase == "queued"
+    assert model.waiting == {"c1", "c2"}
