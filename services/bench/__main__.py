@@ -28,7 +28,7 @@ from services.bench.rebuild_phase import run_rebuild, top_up
 from services.bench.report import render_table, targets
 from services.bench.stack import BenchStack
 from services.bench.sustained import SustainedConfig, run_sustained
-from services.runtime.settings import PROJECT_ROOT
+from services.runtime.settings import PROJECT_ROOT, Settings
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,7 +43,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="simulated base corpus, copied into distinct aggregates (60000)")
     p.add_argument("--lanes", type=int, default=4, help="concurrent HTTP connections")
     p.add_argument("--route-rate", type=float, default=40.0,
-                   help="live conversations/s for the router's 500 agents during sustained load")
+                   help="live conversations/s for the router's 500 agents")
+    p.add_argument("--route-baseline-s", type=float, default=None,
+                   help="seconds of routing with nothing else running (30; quick 10)")
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results" / "bench.json")
     args = p.parse_args(argv)
     quick = args.quick
@@ -51,6 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.drain_events = args.drain_events or (20_000 if quick else 200_000)
     args.rebuild_events = args.rebuild_events or (50_000 if quick else 1_000_000)
     args.base_events = args.base_events or (20_000 if quick else 60_000)
+    args.route_baseline_s = args.route_baseline_s or (10.0 if quick else 30.0)
     return args
 
 
@@ -77,17 +80,13 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     cfg = SustainedConfig(rate=args.rate, duration_s=args.duration, lanes=args.lanes)
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
 
-    desks_out = stack.root / "desks.json"
+    results["routing_baseline"] = _route(stack, settings, routing_config, routing.BASELINE_RUN,
+                                         args.route_baseline_s, args.route_rate)
     began = time.monotonic()
-    stack.start("desks", ["-m", "services.bench.routing_phase", "--duration", str(args.duration),
-                          "--rate", str(args.route_rate), "--out", str(desks_out)])
+    desks = _start_desks(stack, routing.LOADED_RUN, args.duration, args.route_rate)
     results["sustained"] = asyncio.run(run_sustained(settings, copies(base, variant, offered), cfg))
-    if stack.wait("desks", timeout_s=args.duration + 120) != 0:
-        raise RuntimeError(f"the live desks failed; see {stack.root / 'logs' / 'desks.log'}")
-    routed_for = time.monotonic() - began
-    desks = orjson.loads(desks_out.read_bytes())
-    stack.check_running("router")
-    results["routing"] = {**routing.measure(settings, routing_config, desks, routed_for),
+    results["routing"] = {**_finish_desks(stack, settings, routing_config, routing.LOADED_RUN,
+                                          desks, args.duration, began),
                           "catch_up_s": catch_up_s}
     variant += variants_needed(len(base), offered)
     for name in ("ingest", "worker", "projector", "router"):
@@ -95,6 +94,30 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     top_up(stack, base, variant, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)
     return results
+
+
+def _start_desks(stack: BenchStack, run: str, duration_s: float, rate: float) -> Path:
+    out = stack.root / f"desks-{run}.json"
+    stack.start(f"desks-{run}", ["-m", "services.bench.routing_phase", "--run", run, "--duration",
+                                 str(duration_s), "--rate", str(rate), "--out", str(out)])
+    return out
+
+
+def _finish_desks(stack: BenchStack, settings: Settings, config: Path, run: str, out: Path,
+                  duration_s: float, began: float) -> dict[str, Any]:
+    if stack.wait(f"desks-{run}", timeout_s=duration_s + 120) != 0:
+        raise RuntimeError(f"the live desks failed; see {stack.root / 'logs' / f'desks-{run}.log'}")
+    seconds = time.monotonic() - began
+    stack.check_running("router")
+    return routing.measure(settings, run, config, orjson.loads(out.read_bytes()), seconds)
+
+
+def _route(stack: BenchStack, settings: Settings, config: Path, run: str, duration_s: float,
+           rate: float) -> dict[str, Any]:
+    """The live desks with only the broker and the router busy: the router's own latency."""
+    began = time.monotonic()
+    out = _start_desks(stack, run, duration_s, rate)
+    return _finish_desks(stack, settings, config, run, out, duration_s, began)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

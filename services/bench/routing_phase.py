@@ -25,20 +25,24 @@ from services.simulator.config import QueueSpec
 from services.simulator.desks import DeskConfig
 from services.simulator.live import KafkaPublisher, run_live
 
-RUN = "benchroute"
+BASELINE_RUN = "benchidle"
+"""Desks run alone first (broker and router only): the router's own latency."""
+LOADED_RUN = "benchload"
+"""Then again under the backbone's sustained load."""
 DOMAIN = "bench"
 AGENTS = 500
 TICK_MS = 250
 
 
-def _queues() -> tuple[QueueSpec, ...]:
-    return tuple(QueueSpec(name=f"{RUN}-{q}", skill=f"{RUN}-{q}", weight=w)
+def _queues(run: str) -> tuple[QueueSpec, ...]:
+    return tuple(QueueSpec(name=f"{run}-{q}", skill=f"{run}-{q}", weight=w)
                  for q, w in (("billing", 0.4), ("tech", 0.35), ("sales", 0.25)))
 
 
 def write_config(path: Path) -> Path:
     """The bench domain: only the live desks' queues and agents."""
-    names = [q.name for q in _queues()] + [f"{RUN}-tier2"]
+    names = [name for run in (BASELINE_RUN, LOADED_RUN)
+             for name in [q.name for q in _queues(run)] + [f"{run}-tier2"]]
     path.write_text(f"""[routing]
 tick_ms = {TICK_MS}
 
@@ -53,11 +57,11 @@ decline_exclusion_s = 10
     return path
 
 
-def desk_config(duration_s: float, rate: float) -> DeskConfig:
+def desk_config(run: str, duration_s: float, rate: float) -> DeskConfig:
     """500 agents; `rate` conversations/s for `duration_s`, short handling so agents cycle."""
     return DeskConfig(
-        seed=11, run=RUN, rate=rate, conversations=max(1, int(rate * duration_s)), agents=AGENTS,
-        queues=_queues(), escalation_queue=f"{RUN}-tier2", think_s=(0.1, 1.0),
+        seed=11, run=run, rate=rate, conversations=max(1, int(rate * duration_s)), agents=AGENTS,
+        queues=_queues(run), escalation_queue=f"{run}-tier2", think_s=(0.1, 1.0),
         handle_s={"voice": 8.0, "chat": 6.0, "messaging": 10.0, "sms": 10.0, "email": 10.0,
                   "social": 10.0},
         patience_s=30.0, break_s=5.0)
@@ -73,17 +77,18 @@ def wait_caught_up(log: Path, timeout_s: float = 300.0) -> float:
     return time.monotonic() - began
 
 
-async def run_desks(settings: Settings, duration_s: float, rate: float) -> dict[str, Any]:
-    """The live desks for the length of the sustained phase; their stats."""
-    return await run_live(desk_config(duration_s, rate), settings, KafkaPublisher(settings),
+async def run_desks(settings: Settings, run: str, duration_s: float,
+                    rate: float) -> dict[str, Any]:
+    """The live desks for `duration_s`; their stats."""
+    return await run_live(desk_config(run, duration_s, rate), settings, KafkaPublisher(settings),
                           settle_s=30.0, progress_interval=10.0)
 
 
-def measure(settings: Settings, config_path: Path, desks: dict[str, Any],
+def measure(settings: Settings, run: str, config_path: Path, desks: dict[str, Any],
             seconds: float) -> dict[str, Any]:
     """Audit the run's log: decisions, routable -> decided latency, invariant violations."""
-    print("bench: routing: auditing the run's log", flush=True)
-    report = audit(merged(read_prefixed(settings, f"{RUN}-")), load_config(config_path), DOMAIN,
+    print(f"bench: routing: auditing the log of {run}", flush=True)
+    report = audit(merged(read_prefixed(settings, f"{run}-")), load_config(config_path), DOMAIN,
                    bound_s=TICK_MS / 1000 + 0.5, end=datetime.now(UTC),
                    check_every=timedelta(0))
     latency = summarize_ms(report.delays)
@@ -107,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     from services.runtime.settings import from_env
 
     parser = argparse.ArgumentParser(prog="python -m services.bench.routing_phase")
+    parser.add_argument("--run", required=True)
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    stats = asyncio.run(run_desks(from_env(), args.duration, args.rate))
+    stats = asyncio.run(run_desks(from_env(), args.run, args.duration, args.rate))
     args.out.write_bytes(orjson.dumps(stats))
     return 0
 

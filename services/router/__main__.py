@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     # Group membership decides which instance routes: worth seeing in the log.
     logging.getLogger("kafka.coordinator").setLevel(logging.INFO)
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
     return run_router(from_env(), args.domain, args.instance, args.config)
 
 

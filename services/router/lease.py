@@ -1,18 +1,21 @@
 """Who routes a domain: the member of its consumer group assigned partition 0 of the lease topic.
 
 Kafka's group coordinator does the election: when the active router dies its
-session times out and the partition moves to a standby within seconds. The group
-protocol needs a consumer that polls with some patience (a join waits for every
-member), so the lease consumer runs on its own thread and publishes one flag that
-the routing loop reads before every batch of decisions.
+session times out and the partition moves to a standby within seconds. The lease
+consumer is aiokafka's (the group protocol Faust relies on), on its own thread
+and event loop, polling all the time as the protocol requires; it publishes one
+flag that the routing loop reads before every batch of decisions. (kafka-python
+3.0.12's consumer was seen here to spin at 100% CPU in a second rebalance and
+never finish it, leaving the domain without a router.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError
 
 from schemas.topics import ROUTER_LEASE
@@ -23,6 +26,7 @@ log = logging.getLogger("switchboard.router.lease")
 SESSION_TIMEOUT_MS = 6_000
 """The broker's minimum: a dead router is noticed after this long."""
 POLL_MS = 200
+LEASE_PARTITION = TopicPartition(ROUTER_LEASE, 0)
 
 
 def group_of(domain: str) -> str:
@@ -34,31 +38,26 @@ class _Listener(ConsumerRebalanceListener):
     def __init__(self, lease: Lease) -> None:
         self.lease = lease
 
-    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Before the group moves anything: stop deciding at once.
         self.lease._set(False)
 
-    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.lease._set(TopicPartition(ROUTER_LEASE, 0) in assigned)
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.lease._set(LEASE_PARTITION in assigned)
 
 
 class Lease:
     def __init__(self, settings: Settings, domain: str, client_id: str) -> None:
+        self.settings, self.domain, self.client_id = settings, domain, client_id
         self._held = threading.Event()
         self._stop = threading.Event()
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, client_id=client_id,
-            group_id=group_of(domain), enable_auto_commit=False,
-            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1_000,
-            max_poll_interval_ms=60_000, metadata_max_age_ms=30_000,
-        )
-        # Metadata first: a member that joins before it knows the topic's partitions is
-        # assigned nothing, and would only notice at the next metadata refresh.
-        if not self.consumer.partitions_for_topic(ROUTER_LEASE):
-            self.consumer.close()
-            raise RuntimeError(f"topic {ROUTER_LEASE} does not exist; run `switchboard topics` first")
-        self.consumer.subscribe([ROUTER_LEASE], listener=_Listener(self))
+        self._started = threading.Event()
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="router-lease", daemon=True)
         self._thread.start()
+        self._started.wait(timeout=60)
+        if self._failure is not None:
+            raise self._failure
 
     def _set(self, held: bool) -> None:
         if held:
@@ -67,16 +66,35 @@ class Lease:
             self._held.clear()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.consumer.poll(timeout_ms=POLL_MS)
-            except KafkaError as exc:
-                # The broker is unreachable or the group is rebalancing: not the leader
-                # until the group says so again.
-                self._set(False)
-                log.warning("lease poll failed (%s); retrying", exc)
-                self._stop.wait(1.0)
-        self.consumer.close()
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, client_id=self.client_id,
+            group_id=group_of(self.domain), enable_auto_commit=False,
+            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1_000,
+            max_poll_interval_ms=60_000, metadata_max_age_ms=30_000)
+        consumer.subscribe([ROUTER_LEASE], listener=_Listener(self))
+        try:
+            await consumer.start()
+        except KafkaError as exc:
+            self._failure = exc
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            while not self._stop.is_set():
+                try:
+                    await consumer.getmany(timeout_ms=POLL_MS)
+                except KafkaError as exc:
+                    self._set(False)
+                    log.warning("lease poll failed (%s); retrying", exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                self._set(LEASE_PARTITION in consumer.assignment())
+        finally:
+            self._set(False)
+            await consumer.stop()  # leaves the group: a standby takes over at once
 
     def held(self) -> bool:
         """True while this process is the domain's active router."""
@@ -85,4 +103,4 @@ class Lease:
     def close(self) -> None:
         """Leave the group at once, so a standby takes over without waiting for the timeout."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=15)

@@ -157,6 +157,12 @@ class LiveDesks:
                 self._release(conv)
                 conv.phase = "done"
 
+    def end(self, now: datetime) -> list[Event]:
+        """Every agent logs out: the run is over and nothing more should be offered to them."""
+        for agent_id in self.agents:
+            self._emit(agent_id, ag.LoggedOut(reason="simulation over"), now)
+        return self._flush()
+
     def finished(self) -> bool:
         """True when arrivals are over and every conversation has ended."""
         return not self.arriving() and all(c.phase == "done" for c in self.conversations.values())

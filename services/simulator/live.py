@@ -134,6 +134,7 @@ async def run_live(config: DeskConfig, settings: Settings, publisher: Publisher,
                 print(f"simulator-live: {asdict(desks.stats)}, open {desks.open_conversations()}",
                       file=progress, flush=True)
         reader.cancel()
+        await publisher.publish(desks.end(datetime.now(UTC)))
         return {**asdict(desks.stats), "open": desks.open_conversations()}
     finally:
         await consumer.stop()

@@ -21,6 +21,11 @@ def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
                   "projector_eps": 9000.0, "projector_eps_from_start": 8000.0,
                   "projector_ratio": 0.45},
         "rebuild": {"events": 1_000_000, "seconds": 120.0, "events_per_s": 8333.0},
+        "routing_baseline": {"agents": 500, "decisions": 1500, "seconds": 30.0,
+                             "decisions_per_s": 50.0, "desks": {"started": 1200},
+                             "violation_count": 0,
+                             "latency": {"count": 1400, "p50_ms": 10.0, "p99_ms": 40.0,
+                                         "max_ms": 90.0, "mean_ms": 12.0}},
         "routing": {"agents": 500, "decisions": 3000, "seconds": 60.0, "decisions_per_s": 50.0,
                     "desks": {"started": 2400}, "violation_count": 0,
                     "latency": {"count": 2900, "p50_ms": 20.0, "p99_ms": 80.0, "max_ms": 150.0,
@@ -54,7 +59,8 @@ def test_table_shows_figures_and_verdicts() -> None:
     assert "FAIL" in table and "PASS" in table
     assert "peak RSS worker" in table and "180 MB" in table
     assert "1,000,000 events in 120.0 s" in table
-    assert "routing routable -> decided" in table and "p99 80 ms" in table
+    assert "routing under load: routable -> decided" in table and "p99 80 ms" in table
+    assert "routing p99 under load / alone" in table and "2.0x" in table
 
 
 def test_done_between_counts_only_the_backlog_range() -> None:
