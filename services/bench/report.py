@@ -54,8 +54,8 @@ def targets(results: Results) -> list[Target]:
     if offered is not None:
         out.append(_at_least("sustained: accepted events/s", achieved, 0.98 * offered, ",.0f"))
     for key, label in (("routing_baseline", "routing alone"), ("routing", "routing under load")):
-        route_p99 = _get(results, key, "latency", "p99_ms")
-        out.append(Target(f"{label}: routable -> decided p99 (ms)",
+        route_p99 = _get(results, key, "queued_to_decided", "p99_ms")
+        out.append(Target(f"{label}: queued -> offered p99 (ms)",
                           "n/a" if route_p99 is None else f"{route_p99:.0f}", "<= 100",
                           None if route_p99 is None else route_p99 <= 100))
     violations = _get(results, "routing_baseline", "violation_count")
@@ -101,11 +101,17 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                      f"({g['decisions_per_s']:,.1f}/s) for {g['agents']} agents, "
                      f"{g['desks'].get('started', 0):,} conversations, "
                      f"{g['violation_count']} invariant violations"))
+        arrived = g.get("queued_to_decided")
+        rows.append((f"{label}: queued -> offered", "n/a" if not arrived else
+                     f"p50 {arrived['p50_ms']:.0f} ms, p99 {arrived['p99_ms']:.0f} ms, max "
+                     f"{arrived['max_ms']:.0f} ms over {arrived['count']:,} conversations "
+                     "routable on arrival"))
         rows.append((f"{label}: routable -> decided", "n/a" if not lat else
                      f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max "
-                     f"{lat['max_ms']:.0f} ms over {lat['count']:,} decisions"))
-    base_p99 = _get(results, "routing_baseline", "latency", "p99_ms")
-    load_p99 = _get(results, "routing", "latency", "p99_ms")
+                     f"{lat['max_ms']:.0f} ms over {lat['count']:,} decisions (any trigger, "
+                     "incl. timers checked once per tick)"))
+    base_p99 = _get(results, "routing_baseline", "queued_to_decided", "p99_ms")
+    load_p99 = _get(results, "routing", "queued_to_decided", "p99_ms")
     if base_p99 and load_p99:
         rows.append(("routing p99 under load / alone", f"{load_p99 / base_p99:.1f}x"))
     d = _get(results, "drain")

@@ -92,10 +92,12 @@ def measure(settings: Settings, run: str, config_path: Path, desks: dict[str, An
                    bound_s=TICK_MS / 1000 + 0.5, end=datetime.now(UTC),
                    check_every=timedelta(0))
     latency = summarize_ms(report.delays)
+    on_arrival = summarize_ms(report.arrival_delays)
     return {
         "agents": AGENTS, "tick_ms": TICK_MS, "desks": desks, "seconds": seconds,
         "decisions": report.decisions, "decisions_per_s": report.decisions / max(seconds, 1e-9),
         "latency": None if latency is None else asdict(latency),
+        "queued_to_decided": None if on_arrival is None else asdict(on_arrival),
         "violations": report.violations()[:20], "violation_count": len(report.violations()),
         "rejected_decisions": dict(report.rejected_decisions),
     }

@@ -42,6 +42,8 @@ class AuditReport:
     late: list[tuple[str, float]] = field(default_factory=list)
     """Conversations routable for longer than the bound: (id, seconds)."""
     delays: list[float] = field(default_factory=list)
+    arrival_delays: list[float] = field(default_factory=list)
+    """The same, for conversations routable the moment they were queued: queued -> decided."""
     """Seconds from routable to decided, for every decision measured."""
     owed: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)
@@ -94,7 +96,7 @@ def audit(events: Iterable[Event], config: RoutingConfig, domain: str, *, bound_
             touched = {a for s in (before, after) if s for a in (s.holder, s.offered_agent_id) if a}
             _check_agents(model, touched, held_by, config, report, event.time)
             checker.left(after, event.time)
-        checker.look(event.time)
+        checker.look(event.time, arrived=event.subject if event.type.endswith(".queued.v1") else None)
     checker.catch_up(end)
     checker.look(end, force=True)
     checker.close(end)
@@ -144,11 +146,16 @@ class _Timeliness:
         self.check_every = check_every
         self.exempt, self.report = exempt, report
         self.since: dict[str, datetime] = {}
+        self.on_arrival: set[str] = set()
         self.last_look: datetime | None = None
         self.skipped: datetime | None = None
         """When the last look the throttle skipped was due."""
 
-    def look(self, t: datetime, force: bool = False) -> None:
+    def look(self, t: datetime, force: bool = False, arrived: str | None = None) -> None:
+        """Note what is routable at `t`; `arrived` is a conversation queued by the event at `t`,
+        whose wait, if it is routable now, is also a queued -> decided latency."""
+        if arrived is not None:
+            force = True
         if not force and self.last_look is not None and t - self.last_look < self.check_every:
             self.skipped = t
             return
@@ -158,6 +165,8 @@ class _Timeliness:
                     and self.model.conversations[d.conversation_id].phase == "queued"}
         for cid in routable:
             self.since.setdefault(cid, t)
+        if arrived in routable and self.since.get(arrived) == t:
+            self.on_arrival.add(arrived)
         for cid in [c for c in self.since if c not in routable]:
             self._settle(cid, t, decided=False)
 
@@ -180,7 +189,11 @@ class _Timeliness:
     def _settle(self, cid: str, t: datetime, *, decided: bool) -> None:
         since = self.since.pop(cid)
         delay = (t - since).total_seconds()
+        arrival = cid in self.on_arrival
+        self.on_arrival.discard(cid)
         if decided:
             self.report.delays.append(delay)
+            if arrival:
+                self.report.arrival_delays.append(delay)
         if delay > self.bound_s and not any(a <= t and since <= b for a, b in self.exempt):
             self.report.late.append((cid, delay))

@@ -9,6 +9,7 @@ decision counts as pending from its broker ack until it is read back.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 from kafka.errors import KafkaError
 
 from schemas.codec import encode
+from schemas.envelope import Envelope
+from schemas.events import EventData
 from schemas.topics import CONVERSATIONS
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
@@ -110,15 +113,27 @@ class Router:
     def run(self) -> None:
         last_report = time.monotonic()
         while not self.stopping:
-            events = self.feed.poll(timeout_ms=max(1, int(self.tick_s * 1000 / 2)))
+            try:
+                events = self.feed.poll(timeout_ms=max(1, int(self.tick_s * 1000 / 2)))
+            except KafkaError as exc:
+                log.error("cannot read the log (%s); retrying in 1 s", exc)
+                time.sleep(1.0)  # back-off while the broker is away
+                continue
             for event in events:
-                self.model.apply(event)
+                self._fold(event)
             if (config := self.watch.changed()) is not None:
                 self._reconfigure(config)
             self._route(bool(events))
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
                 self._report()
+
+    def _fold(self, event: Envelope[EventData]) -> None:
+        try:
+            self.model.apply(event)
+        except Exception:  # noqa: BLE001 - one bad event must not stop routing
+            self.model.rejected["internal_error"] += 1
+            log.exception("event %s (%s) could not be folded; skipped", event.id, event.type)
 
     def _reconfigure(self, config: RoutingConfig) -> None:
         if self.domain not in config.domains:
@@ -141,6 +156,10 @@ class Router:
             if self._target is None or not self.feed.reached(self._target):
                 return
             self.stats.caught_up = True
+            # Everything folded so far lives long: keep it out of the collector's full
+            # passes, which otherwise pause routing for as long as the model is large.
+            gc.collect()
+            gc.freeze()
             log.warning("%s caught up with the log; routing domain %s", self.instance, self.domain)
         if not news and time.monotonic() - self._last_pass < self.tick_s:
             return
@@ -174,9 +193,9 @@ class Router:
     def _report(self) -> None:
         s, m = self.stats, self.model
         role = ("active" if s.caught_up else "catching up") if s.leader else "standby"
-        log.info("%s %s: %d events folded, %d waiting, %d decisions %s, lag %d, rejected %s",
-                 self.instance, role, m.applied, len(m.waiting), s.decisions, s.by_kind,
-                 self.feed.lag(), dict(m.rejected))
+        log.info("%s %s: %d events folded, %d waiting, %d decisions %s, lag %d, rejected %s, "
+                 "undecodable %s", self.instance, role, m.applied, len(m.waiting), s.decisions,
+                 s.by_kind, self.feed.lag(), dict(m.rejected), dict(self.feed.undecodable))
 
     def close(self) -> None:
         for closer in (self.lease.close, self.feed.close, self.producer.close):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -131,3 +132,31 @@ overflow = { after_s = 10, to = "billing" }
     for problem in ("routing.tick_ms", "routing.colour", "queues.billing.strategy"):
         assert problem in done.stderr, done.stderr
     assert "Fix the file" in done.stderr
+
+
+async def test_bad_records_on_the_log_do_not_stop_routing(
+        settings: Settings, ingest: httpx.AsyncClient, tail: Tail, run: str,
+        tmp_path: Path) -> None:
+    from schemas.codec import encode
+    from schemas.envelope import new_event
+    from schemas.events.conversation import Assigned
+    from schemas.topics import CONVERSATIONS
+    from services.runtime.kafka_clients import sync_producer
+
+    config = write_config(tmp_path / "routing.toml", run, offer_timeout_s=60)
+    log = tmp_path / "router.log"
+    queue, skill = f"{run}-billing", f"{run}-billing"
+    with router_process(settings, config, run, "solo", log):
+        producer = sync_producer(settings, "router-poison-test")
+        producer.send(CONVERSATIONS, key=f"{run}-junk".encode(), value=b"{not json")
+        producer.send(CONVERSATIONS, key=f"{run}-junk".encode(), value=b'{"type": "nope"}')
+        ghost = new_event(Assigned(agent_id="nobody"), subject=f"{run}-ghost", source="test",
+                          time=datetime.now(UTC))  # a decision about a conversation never started
+        producer.send(CONVERSATIONS, key=ghost.subject.encode(), value=encode(ghost))
+        producer.flush()
+        producer.close()
+        await _agent(ingest, f"{run}-a1", skill)
+        await _conversation(ingest, f"{run}-conv-1", queue, skill)
+        wait_for(lambda: "offered" in tail.types_of(f"{run}-conv-1"), "an offer after the junk")
+        wait_for(lambda: "unknown_conversation" in log.read_text(), "the rejected event counted")
+        wait_for(lambda: "malformed_json" in log.read_text(), "the undecodable record counted")

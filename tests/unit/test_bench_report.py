@@ -25,11 +25,15 @@ def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
                              "decisions_per_s": 50.0, "desks": {"started": 1200},
                              "violation_count": 0,
                              "latency": {"count": 1400, "p50_ms": 10.0, "p99_ms": 40.0,
-                                         "max_ms": 90.0, "mean_ms": 12.0}},
+                                         "max_ms": 90.0, "mean_ms": 12.0},
+                             "queued_to_decided": {"count": 1000, "p50_ms": 9.0, "p99_ms": 40.0,
+                                                   "max_ms": 60.0, "mean_ms": 11.0}},
         "routing": {"agents": 500, "decisions": 3000, "seconds": 60.0, "decisions_per_s": 50.0,
                     "desks": {"started": 2400}, "violation_count": 0,
                     "latency": {"count": 2900, "p50_ms": 20.0, "p99_ms": 80.0, "max_ms": 150.0,
-                                "mean_ms": 25.0}},
+                                "mean_ms": 25.0},
+                    "queued_to_decided": {"count": 2000, "p50_ms": 18.0, "p99_ms": 80.0,
+                                          "max_ms": 120.0, "mean_ms": 22.0}},
         "peak_rss_mb": {"worker": 180.5},
     }
 
@@ -59,7 +63,7 @@ def test_table_shows_figures_and_verdicts() -> None:
     assert "FAIL" in table and "PASS" in table
     assert "peak RSS worker" in table and "180 MB" in table
     assert "1,000,000 events in 120.0 s" in table
-    assert "routing under load: routable -> decided" in table and "p99 80 ms" in table
+    assert "routing under load: queued -> offered" in table and "p99 80 ms" in table
     assert "routing p99 under load / alone" in table and "2.0x" in table
 
 
