@@ -61,6 +61,8 @@ class DeskConfig:
     break_share: float = 0.1
     """Chance a free agent takes a short break after finishing a conversation."""
     break_s: float = 10.0
+    warmup_s: float = 2.0
+    """Customers start arriving this long after the agents log in."""
     source: str = "switchboard/simulator-live"
 
 
@@ -120,7 +122,7 @@ class LiveDesks:
             self.agents[agent.id] = agent
             self._emit(agent.id, self._login(index), now)
             self._emit(agent.id, ag.AgentStatusChanged(status="available"), now)
-        self._next_arrival = now
+        self._next_arrival = now + timedelta(seconds=self.config.warmup_s)
         return self._flush()
 
     def tick(self, now: datetime) -> list[Event]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
@@ -122,7 +122,10 @@ async def run_live(config: DeskConfig, settings: Settings, publisher: Publisher,
                 reader.result()  # re-raise what stopped the reader
             events = desks.tick(datetime.now(UTC))
             if events:
-                await publisher.publish(events)
+                # Stamped as they go out, as a channel adapter stamps what it sends (the
+                # desks schedule to the millisecond but run in 20 ms steps).
+                sent_at = datetime.now(UTC)
+                await publisher.publish([replace(e, time=max(e.time, sent_at)) for e in events])
             if not desks.arriving():
                 settle_deadline = settle_deadline or loop.time() + settle_s
                 if loop.time() > settle_deadline:
