@@ -71,20 +71,25 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     results["drain"] = run_drain(stack, base, variant, args.drain_events)
     variant += variants_needed(len(base), args.drain_events)
     stack.start("ingest", [*CLI, "ingest"])
-    routing_config = routing.write_config(stack.root / "routing.toml")
-    router = stack.start("router", [*CLI, "router", "--config", str(routing_config), "--domain",
-                                    routing.DOMAIN, "--instance", "bench"])
-    catch_up_s = routing.wait_caught_up(router.log)
-    print(f"bench: router caught up with the log in {catch_up_s:.1f}s", flush=True)
     offered = int(args.rate * args.duration)
     cfg = SustainedConfig(rate=args.rate, duration_s=args.duration, lanes=args.lanes)
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
-
-    results["routing_baseline"] = _route(stack, settings, routing_config, routing.BASELINE_RUN,
-                                         args.route_baseline_s, args.route_rate)
+    # Routing alone first, while the worker and projector are idle: the router's own figures.
+    routing_config = routing.write_config(stack.root / "routing.toml")
+    catch_up_s = _start_router(stack, routing_config)
+    results["routing_baseline"] = {
+        **_route(stack, settings, routing_config, routing.BASELINE_RUN, args.route_baseline_s,
+                 args.route_rate), "catch_up_s": catch_up_s}
+    stack.stop("router")
+    # The backbone's sustained load on its own (issue 2 §8) ...
+    results["sustained"] = asyncio.run(run_sustained(settings, copies(base, variant, offered), cfg))
+    variant += variants_needed(len(base), offered)
+    # ... and again with the router and 500 live agents (issue 3).
+    catch_up_s = _start_router(stack, routing_config)
     began = time.monotonic()
     desks = _start_desks(stack, routing.LOADED_RUN, args.duration, args.route_rate)
-    results["sustained"] = asyncio.run(run_sustained(settings, copies(base, variant, offered), cfg))
+    results["sustained_with_routing"] = asyncio.run(
+        run_sustained(settings, copies(base, variant, offered), cfg))
     results["routing"] = {**_finish_desks(stack, settings, routing_config, routing.LOADED_RUN,
                                           desks, args.duration, began),
                           "catch_up_s": catch_up_s}
@@ -94,6 +99,17 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     top_up(stack, base, variant, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)
     return results
+
+
+def _start_router(stack: BenchStack, config: Path) -> float:
+    """Start the router and wait until it has read the whole log; the seconds that took."""
+    log = stack.root / "logs" / "router.log"
+    written = log.stat().st_size if log.exists() else 0  # the log is appended to
+    stack.start("router", [*CLI, "router", "--config", str(config), "--domain", routing.DOMAIN,
+                           "--instance", "bench"])
+    seconds = routing.wait_caught_up(log, after=written)
+    print(f"bench: router caught up with the log in {seconds:.1f}s", flush=True)
+    return seconds
 
 
 def _start_desks(stack: BenchStack, run: str, duration_s: float, rate: float) -> Path:

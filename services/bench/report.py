@@ -92,6 +92,12 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                 rows.append((f"sustained {consumer} lag",
                              f"max {v['max_lag']:,}, final {v['final_lag']:,}, slope last 10 s "
                              f"{v['window_slope_per_s']:+.0f} ev/s"))
+    w = _get(results, "sustained_with_routing")
+    if w and w.get("lag"):
+        lag = w["lag"]
+        rows.append(("sustained + router: end-to-end lag",
+                     f"p50 {lag['p50_ms']:.0f} ms, p99 {lag['p99_ms']:.0f} ms (the same load with "
+                     "the router and 500 live agents running)"))
     for key, label in (("routing_baseline", "routing alone"), ("routing", "routing under load")):
         g = _get(results, key)
         if not g:
@@ -100,7 +106,8 @@ def _rows(results: Results) -> list[tuple[str, str]]:
         rows.append((f"{label}: decisions", f"{g['decisions']:,} in {g['seconds']:.0f} s "
                      f"({g['decisions_per_s']:,.1f}/s) for {g['agents']} agents, "
                      f"{g['desks'].get('started', 0):,} conversations, "
-                     f"{g['violation_count']} invariant violations"))
+                     f"{g['violation_count']} invariant violations; router caught up with "
+                     f"the log in {g.get('catch_up_s', 0):.1f} s"))
         arrived = g.get("queued_to_decided")
         rows.append((f"{label}: queued -> offered", "n/a" if not arrived else
                      f"p50 {arrived['p50_ms']:.0f} ms, p99 {arrived['p99_ms']:.0f} ms, max "

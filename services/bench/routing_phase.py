@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +67,11 @@ def desk_config(run: str, duration_s: float, rate: float) -> DeskConfig:
         patience_s=30.0, break_s=5.0)
 
 
-def wait_caught_up(log: Path, timeout_s: float = 300.0) -> float:
-    """Wait until the router has read the whole log and holds the lease; seconds waited."""
+def wait_caught_up(log: Path, after: int = 0, timeout_s: float = 300.0) -> float:
+    """Wait until the router (writing `log` from byte `after` on) has read the whole log and
+    holds the lease; seconds waited."""
     began = time.monotonic()
-    while "caught up with the log" not in log.read_text(errors="replace"):
+    while "caught up with the log" not in log.read_bytes()[after:].decode(errors="replace"):
         if time.monotonic() - began > timeout_s:
             raise TimeoutError(f"the router did not catch up within {timeout_s:.0f}s; see {log}")
         time.sleep(0.2)  # polling interval of a deadline wait
@@ -89,8 +90,7 @@ def measure(settings: Settings, run: str, config_path: Path, desks: dict[str, An
     """Audit the run's log: decisions, routable -> decided latency, invariant violations."""
     print(f"bench: routing: auditing the log of {run}", flush=True)
     report = audit(merged(read_prefixed(settings, f"{run}-")), load_config(config_path), DOMAIN,
-                   bound_s=TICK_MS / 1000 + 0.5, end=datetime.now(UTC),
-                   check_every=timedelta(0))
+                   bound_s=TICK_MS / 1000 + 0.5, end=datetime.now(UTC))
     latency = summarize_ms(report.delays)
     on_arrival = summarize_ms(report.arrival_delays)
     return {

@@ -59,6 +59,9 @@ class RoutingModel:
         self.rejected: Counter[str] = Counter()
         """Events that broke the lifecycle when folded, by reason (the worker dead-letters
         them; the router only skips them)."""
+        self.available: set[str] = set()
+        """Agents logged in with status available: the only ones offered anything."""
+        self._loads: dict[str, tuple[AgentState, dict[str, int]]] = {}
         self.applied = 0
         self.latest: datetime | None = None
         self._finished: deque[tuple[datetime, str]] = deque()
@@ -75,6 +78,20 @@ class RoutingModel:
         """True while a decision about this conversation is in flight."""
         return any(p.conversation_id == conversation_id for p in self.pending.values())
 
+    def load(self, agent: AgentState) -> dict[str, int]:
+        """Conversations per channel the agent holds or has been offered (do not mutate).
+        Cached per agent state: states are immutable, so a new state means a new load."""
+        cached = self._loads.get(agent.agent_id)
+        if cached is not None and cached[0] is agent:
+            return cached[1]
+        load = {channel: len(held) for channel, held in agent.holding.items() if held}
+        for cid in agent.offered:
+            conv = self.conversations.get(cid)
+            if conv is not None:
+                load[conv.channel] = load.get(conv.channel, 0) + 1
+        self._loads[agent.agent_id] = (agent, load)
+        return load
+
     def apply(self, event: Event) -> str | None:
         """Fold one event read from `cc.conversations` or `cc.agents`; the reason it broke
         the lifecycle, if it did (it then changes nothing)."""
@@ -84,7 +101,12 @@ class RoutingModel:
             self.latest = event.time
         try:
             if event.type in AGENT_EVENTS:
-                self.agents[event.subject] = agents.apply(self.agents.get(event.subject), event)
+                agent = agents.apply(self.agents.get(event.subject), event)
+                self.agents[event.subject] = agent
+                if agent.logged_in and agent.status == "available":
+                    self.available.add(agent.agent_id)
+                else:
+                    self.available.discard(agent.agent_id)
             else:
                 self._conversation(event)
         except LifecycleError as exc:

@@ -134,10 +134,14 @@ class _Desks:
         self.model, self.config = model, model.config
         wanted = set(domain.agent_skills)
         self.load: dict[str, dict[str, int]] = {}
-        for agent in model.agents.values():
-            if agent.logged_in and agent.status == "available" and (
-                    not wanted or wanted & agent.skills.keys()):
-                self.load[agent.agent_id] = _load(model, agent)
+        self.by_skill: dict[str, list[str]] = {}
+        """Skill -> the agents here who have it, to narrow each conversation's candidates."""
+        for agent_id in model.available:
+            agent = model.agents[agent_id]
+            if not wanted or wanted & agent.skills.keys():
+                self.load[agent_id] = model.load(agent)  # copied on first reserve()
+                for skill in agent.skills:
+                    self.by_skill.setdefault(skill, []).append(agent_id)
         for pending in model.pending.values():
             if pending.agent_id in self.load:
                 self.reserve(pending.agent_id, pending.channel)
@@ -147,8 +151,9 @@ class _Desks:
 
     def reserve(self, agent_id: str, channel: str) -> None:
         """Count one more conversation against the agent for the rest of the pass."""
-        load = self.load.setdefault(agent_id, {})
+        load = dict(self.load.get(agent_id, {}))  # the model's cached dict stays untouched
         load[channel] = load.get(channel, 0) + 1
+        self.load[agent_id] = load
 
     def free(self, agent: AgentState, channel: str) -> bool:
         """Whether the agent has room for one more `channel` conversation."""
@@ -167,7 +172,7 @@ class _Desks:
         key = (conv.queue, conv.channel, conv.language, tuple(sorted(skills.items())))
         if not excluded and key in self._fruitless:
             return None
-        fits = [a for a in self._candidates()
+        fits = [a for a in self._candidates(skills)
                 if a.agent_id not in excluded and self._fits(a, conv, skills)]
         if not fits:
             if not excluded:
@@ -178,16 +183,19 @@ class _Desks:
             return previous
         return pick(fits, policy, conv, self, now)
 
-    def _candidates(self) -> Iterable[AgentState]:
+    def _candidates(self, skills: dict[str, int]) -> Iterable[AgentState]:
         agents = self.model.agents
-        return (agents[a] for a in self.load)
+        if not skills:
+            return (agents[a] for a in self.load)
+        fewest = min((self.by_skill.get(s, []) for s in skills), key=len)
+        return (agents[a] for a in fewest)
 
     def _fits(self, agent: AgentState, conv: ConversationState, skills: dict[str, int]) -> bool:
+        if not self.free(agent, conv.channel):
+            return False
         if conv.language not in (agent.languages or ("en",)):
             return False
-        if any(agent.skills.get(s, 0) < level for s, level in skills.items()):
-            return False
-        return self.free(agent, conv.channel)
+        return all(agent.skills.get(s, 0) >= level for s, level in skills.items())
 
     def _previous_agent(self, conv: ConversationState, now: datetime) -> str | None:
         last = self.model.last_agent.get(conv.customer_id)
@@ -225,12 +233,3 @@ def _occupancy(agent: AgentState, desks: _Desks) -> float:
     held = sum(load.values())
     # No stated capacity and nothing held: an idle agent on the default capacity, not a full one.
     return held / capacity if capacity else float(held > 0)
-
-
-def _load(model: RoutingModel, agent: AgentState) -> dict[str, int]:
-    load = {channel: len(held) for channel, held in agent.holding.items() if held}
-    for cid in agent.offered:
-        conv = model.conversations.get(cid)
-        if conv is not None:
-            load[conv.channel] = load.get(conv.channel, 0) + 1
-    return load

@@ -22,6 +22,7 @@ from kafka.errors import KafkaError
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
+from schemas.events.agent import AGENT_EVENTS
 from schemas.topics import CONVERSATIONS
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
@@ -119,11 +120,13 @@ class Router:
                 log.error("cannot read the log (%s); retrying in 1 s", exc)
                 time.sleep(1.0)  # back-off while the broker is away
                 continue
+            relevant = False
             for event in events:
                 self._fold(event)
+                relevant = relevant or self._concerns_domain(event)
             if (config := self.watch.changed()) is not None:
                 self._reconfigure(config)
-            self._route(bool(events))
+            self._route(relevant)
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
                 self._report()
@@ -134,6 +137,14 @@ class Router:
         except Exception:  # noqa: BLE001 - one bad event must not stop routing
             self.model.rejected["internal_error"] += 1
             log.exception("event %s (%s) could not be folded; skipped", event.id, event.type)
+
+    def _concerns_domain(self, event: Envelope[EventData]) -> bool:
+        """Whether the event may change a decision of this domain (other domains' traffic
+        waits for the next tick instead of triggering a pass)."""
+        if event.type in AGENT_EVENTS:
+            return True
+        conv = self.model.conversations.get(event.subject)
+        return conv is not None and self.model.config.domain_of(conv.queue) == self.domain
 
     def _reconfigure(self, config: RoutingConfig) -> None:
         if self.domain not in config.domains:
