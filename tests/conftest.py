@@ -45,12 +45,16 @@ TIER_MARKS = {PROJECT_ROOT / "tests" / "integration": pytest.mark.integration,
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests under tests/integration and tests/e2e by tier (select with -m)."""
+    """Mark tests under tests/integration and tests/e2e by tier (select with -m); run the
+    ones marked `floods_log` last."""
     for item in items:
         parents = Path(str(item.path)).resolve().parents
         for folder, mark in TIER_MARKS.items():
             if folder in parents:
                 item.add_marker(mark)
+    # Tests that write a large log go last: processes started later read the shared
+    # broker's topics from offset 0 and would spend their deadlines replaying it.
+    items.sort(key=lambda item: item.get_closest_marker("floods_log") is not None)
 
 
 @pytest.fixture(scope="session")
