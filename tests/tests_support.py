@@ -22,8 +22,14 @@ def wait_for(check: Callable[[], T], what: str, timeout_s: float = 60.0) -> T:
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
+REPLAY_DEADLINE_S = 300.0
+"""A worker started mid-session replays the shared test log from offset 0 (every earlier
+test's events, at about 1,000 events/s on a slow 2-core machine) before it reaches the
+test's own events; only a failing test waits this long."""
+
+
 def latest_by_key(bootstrap: str, topic: str, done: Callable[[dict[bytes, Any]], bool],
-                  timeout_s: float = 60.0) -> dict[bytes, Any]:
+                  timeout_s: float = REPLAY_DEADLINE_S) -> dict[bytes, Any]:
     """Read `topic` from the start, keeping the latest record per key, until `done(records)`."""
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None)
