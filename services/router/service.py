@@ -204,9 +204,11 @@ class Router:
     def _report(self) -> None:
         s, m = self.stats, self.model
         role = ("active" if s.caught_up else "catching up") if s.leader else "standby"
-        log.info("%s %s: %d events folded, %d waiting, %d decisions %s, lag %d, rejected %s, "
-                 "undecodable %s", self.instance, role, m.applied, len(m.waiting), s.decisions,
-                 s.by_kind, self.feed.lag(), dict(m.rejected), dict(self.feed.undecodable))
+        log.info("%s %s: %d events folded (%d skipped as not for routing), %d waiting, "
+                 "%d decisions %s in %d passes, %d failed writes, lag %d, rejected %s, "
+                 "undecodable %s", self.instance, role, m.applied, self.feed.skipped,
+                 len(m.waiting), s.decisions, s.by_kind, s.passes, s.produce_errors,
+                 self.feed.lag(), dict(m.rejected), dict(self.feed.undecodable))
 
     def close(self) -> None:
         for closer in (self.lease.close, self.feed.close, self.producer.close):

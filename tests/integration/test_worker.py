@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tests_support import latest_by_key
+from tests_support import latest_by_key, stop_process
 
 from schemas import deadletter
 from schemas.codec import encode
@@ -37,13 +36,7 @@ def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "worker"], env=env,
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     yield proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc)
 
 
 def test_worker_keeps_live_queue_and_agent_projections(
