@@ -3,29 +3,35 @@ on the app by `register(app, settings)` from the worker's composition root."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import faust
-from faust.types import EventT, TableT
+from faust.types import EventT
 
 from schemas import deadletter, topics
-from streams.stats import WorkerStats
-from streams.steps import (
-    Applied,
-    DeadLetter,
-    agent_change_step,
-    agent_event_step,
-    conversation_step,
-    queue_step,
+from streams.batches import (
+    BatchOutcome,
+    Lookup,
+    Record,
+    agent_change_batch,
+    agent_event_batch,
+    conversation_batch,
+    queue_batch,
 )
+from streams.stats import WorkerStats
 
 COMPONENT = "switchboard/worker"
 CHANGES_BY_QUEUE = "changes-by-queue"
 """Conversation placement changes re-keyed by queue."""
 CHANGES_BY_AGENT = "changes-by-agent"
 """Conversation placement changes re-keyed by agent."""
-Step = Callable[[bytes, str, "bytes | None"], "Applied | DeadLetter"]
+BATCH_MAX = 2000
+BATCH_WITHIN_S = 0.05
+"""A batch closes at BATCH_MAX records or this long after the last one closed: the
+most a quiet stream delays a projection change, per hop."""
+BatchFold = Callable[[Sequence[Record], Lookup], BatchOutcome]
 
 
 @dataclass(slots=True)
@@ -33,7 +39,7 @@ class Wiring:
     """What `register` declared, for tests and the progress reporter."""
 
     topics: dict[str, faust.TopicT]
-    tables: dict[str, TableT]
+    tables: dict[str, BatchTable]
     stats: WorkerStats
 
 
@@ -48,11 +54,33 @@ def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, schema=_raw_schema())
 
 
-def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -> TableT:
+class BatchTable(faust.Table):
+    """A table written after a batch rather than inside one event, so the changelog
+    partition of a write is given (the partition of the key's last record in the
+    batch) instead of read from Faust's current event."""
+
+    _write_partition: int | None = None
+
+    def partition_for_key(self, key: object) -> int | None:
+        if self._write_partition is None:
+            raise TypeError("BatchTable is written with put(key, value, partition)")
+        return self._write_partition
+
+    def put(self, key: bytes, value: bytes, partition: int) -> None:
+        self._write_partition = partition
+        try:
+            self[key] = value
+        finally:
+            self._write_partition = None
+
+
+def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -> BatchTable:
     # The table's changelog IS the published projection topic (compacted): every
     # state change reaches subscribers with one write instead of two.
-    return app.Table(name, default=None, schema=_raw_schema(), changelog_topic=changelog,
-                     help=help_)
+    table = BatchTable(app, name=name, default=None, beacon=app.tables.beacon, schema=_raw_schema(),
+                       changelog_topic=changelog, help=help_)
+    app.tables.add(table)
+    return table
 
 
 def register(app: faust.App) -> Wiring:
@@ -76,50 +104,51 @@ def register(app: faust.App) -> Wiring:
     stats = WorkerStats()
     wiring = Wiring(t, tables, stats)
 
-    async def fold(stream: faust.StreamT, step: Step, table: TableT) -> None:
-        async for event in stream.events():
-            await _apply(wiring, event, step, table)
+    async def fold(stream: faust.StreamT, batch: BatchFold, table: BatchTable) -> None:
+        # StreamT does not declare take_events; every stream an agent gets has it.
+        async for events in cast(faust.Stream, stream).take_events(BATCH_MAX, BATCH_WITHIN_S):
+            outcome = batch([(e.message.key, e.message.value) for e in events], table.get)
+            await _write(wiring, events, outcome, table)
 
     @app.agent(t[topics.CONVERSATIONS], name="fold-conversations", concurrency=1)
     async def fold_conversations(stream: faust.StreamT) -> None:
-        await fold(stream, conversation_step, tables["conversations"])
+        await fold(stream, conversation_batch, tables["conversations"])
 
     @app.agent(t[CHANGES_BY_QUEUE], name="fold-queues", concurrency=1)
     async def fold_queues(stream: faust.StreamT) -> None:
-        await fold(stream, queue_step, tables["queues"])
+        await fold(stream, queue_batch, tables["queues"])
 
     @app.agent(t[topics.AGENTS], name="fold-agent-events", concurrency=1)
     async def fold_agent_events(stream: faust.StreamT) -> None:
-        await fold(stream, agent_event_step, tables["agents"])
+        await fold(stream, agent_event_batch, tables["agents"])
 
     @app.agent(t[CHANGES_BY_AGENT], name="fold-agent-load", concurrency=1)
     async def fold_agent_load(stream: faust.StreamT) -> None:
-        await fold(stream, agent_change_step, tables["agents"])
+        await fold(stream, agent_change_batch, tables["agents"])
 
     return wiring
 
 
-async def _apply(w: Wiring, event: EventT, step: Step, table: TableT) -> None:
-    message = event.message
-    key_bytes: bytes | None = message.key
-    value: bytes | None = message.value
-    if key_bytes is None:
-        outcome: Applied | DeadLetter = DeadLetter("missing_key", "records must be keyed by subject")
-    elif value is None:
-        outcome = DeadLetter("empty_value", "a tombstone on an event topic")
-    else:
-        outcome = step(value, key_bytes.decode("utf-8", "replace"), table.get(key_bytes))
-    if isinstance(outcome, DeadLetter):
-        w.stats.dead_lettered += 1
-        await w.topics[topics.DEADLETTER].send(key=key_bytes, value=message.value, headers=deadletter.headers(
-            reason=outcome.reason, detail=outcome.detail, topic=message.topic,
-            partition=message.partition, offset=message.offset, component=COMPONENT))
-        return
-    table[key_bytes] = outcome.state
-    for record in outcome.by_queue:
-        await w.topics[CHANGES_BY_QUEUE].send(key=record.key.encode(), value=record.value)
-    for record in outcome.by_agent:
-        await w.topics[CHANGES_BY_AGENT].send(key=record.key.encode(), value=record.value)
-    w.stats.applied += 1
-
-
+async def _write(w: Wiring, events: Sequence[EventT], outcome: BatchOutcome, table: BatchTable) -> None:
+    # States first, before any await: two agents fold into the agents table, and the
+    # other must not read a key between this batch's read and its write. Sends are
+    # forced out now: Faust would otherwise attach them to its "current event", which
+    # for a batch is none of its records, and publish them only when that commits.
+    # Sent before the batch is acked, so a crash can only repeat them (at least
+    # once; the change folds are idempotent).
+    for key, (state, index) in outcome.states.items():
+        table.put(key, state, events[index].message.partition)
+    for index, dead in outcome.dead:
+        message = events[index].message
+        headers = deadletter.headers(
+            reason=dead.reason, detail=dead.detail, topic=message.topic,
+            partition=message.partition, offset=message.offset, component=COMPONENT)
+        await w.topics[topics.DEADLETTER].send(key=message.key, value=message.value, headers=headers,
+                                               force=True)
+    by_queue, by_agent = outcome.rekeyed()
+    for record in by_queue:
+        await w.topics[CHANGES_BY_QUEUE].send(key=record.key.encode(), value=record.value, force=True)
+    for record in by_agent:
+        await w.topics[CHANGES_BY_AGENT].send(key=record.key.encode(), value=record.value, force=True)
+    w.stats.applied += outcome.applied
+    w.stats.dead_lettered += len(outcome.dead)

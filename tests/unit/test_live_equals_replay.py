@@ -21,13 +21,12 @@ from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
 from schemas.events.agent import AGENT_EVENTS
 from schemas.events.conversation import CONVERSATION_EVENTS, ConversationStarted
-from streams.steps import (
-    Applied,
-    DeadLetter,
-    agent_change_step,
-    agent_event_step,
-    conversation_step,
-    queue_step,
+from streams.batches import (
+    BatchOutcome,
+    agent_change_batch,
+    agent_event_batch,
+    conversation_batch,
+    queue_batch,
 )
 
 conversation_data = st.one_of(*(data_of(c) for c in CONVERSATION_EVENTS.values()
@@ -62,45 +61,55 @@ def logs(draw: st.DrawFn) -> list[Envelope[EventData]]:
     return out + [e for e in out if rng.random() < 0.1]
 
 
-def live(events: list[Envelope[EventData]], rng: random.Random) -> tuple[dict, dict, dict, set]:
-    """The worker's steps over byte tables, re-keyed records delivered in random order."""
-    convs: dict[str, bytes] = {}
-    agents: dict[str, bytes] = {}
-    queues: dict[str, bytes] = {}
-    dead: set[str] = set()
+def _batches(records: list[tuple[bytes, bytes]], rng: random.Random) -> list[list[tuple[bytes, bytes]]]:
+    """The records cut into batches of random sizes, as the stream delivers them."""
+    out, i = [], 0
+    while i < len(records):
+        n = rng.randint(1, 6)
+        out.append(records[i:i + n])
+        i += n
+    return out
+
+
+def _store(tables: dict[bytes, bytes], outcome: BatchOutcome) -> None:
+    tables.update({k: state for k, (state, _) in outcome.states.items()})
+
+
+def live(events: list[Envelope[EventData]], rng: random.Random) -> tuple[dict, dict, dict]:
+    """The worker's batch folds over byte tables, re-keyed records delivered in random
+    batches and a random interleaving of keys (each key's own records in order)."""
+    convs: dict[bytes, bytes] = {}
+    agents: dict[bytes, bytes] = {}
+    queues: dict[bytes, bytes] = {}
     pending: dict[tuple[str, str], deque[bytes]] = {}
+    conversation_records = [(e.subject.encode(), encode(e)) for e in events
+                            if e.type.startswith("cc.conversation.")]
+    for batch in _batches(conversation_records, rng):
+        out = conversation_batch(batch, convs.get)
+        _store(convs, out)
+        by_queue, by_agent = out.rekeyed()
+        for r in by_queue:
+            pending.setdefault(("q", r.key), deque()).append(r.value)
+        for r in by_agent:
+            pending.setdefault(("a", r.key), deque()).append(r.value)
     for e in events:
-        if e.type.startswith("cc.conversation."):
-            out = conversation_step(encode(e), e.subject, convs.get(e.subject))
-            if isinstance(out, DeadLetter):
-                dead.add(e.id)
-                continue
-            convs[e.subject] = out.state
-            for r in out.by_queue:
-                pending.setdefault(("q", r.key), deque()).append(r.value)
-            for r in out.by_agent:
-                pending.setdefault(("a", r.key), deque()).append(r.value)
-        else:
-            pending.setdefault(("e", e.id), deque()).append(encode(e))
-    # Agent events must keep their own order too: replay them via a per-agent stream.
-    agent_events = [e for e in events if e.type.startswith("cc.agent.")]
-    for key in [k for k in pending if k[0] == "e"]:
-        del pending[key]
-    for e in agent_events:
-        pending.setdefault(("ae", e.subject), deque()).append(encode(e))
+        if e.type.startswith("cc.agent."):
+            pending.setdefault(("ae", e.subject), deque()).append(encode(e))
     while pending:
-        kind, key = rng.choice(sorted(pending))
-        raw = pending[(kind, key)].popleft()
-        if not pending[(kind, key)]:
-            del pending[(kind, key)]
+        batch: list[tuple[bytes, bytes]] = []
+        kind = rng.choice(sorted({k for k, _ in pending}))
+        for _ in range(rng.randint(1, 4)):
+            keys = sorted(k for k in pending if k[0] == kind)
+            if not keys:
+                break
+            key = rng.choice(keys)
+            batch.append((key[1].encode(), pending[key].popleft()))
+            if not pending[key]:
+                del pending[key]
+        fold = {"q": queue_batch, "a": agent_change_batch, "ae": agent_event_batch}[kind]
         table = queues if kind == "q" else agents
-        step = {"q": queue_step, "a": agent_change_step, "ae": agent_event_step}[kind]
-        result = step(raw, key, table.get(key))
-        if isinstance(result, Applied):
-            table[key] = result.state
-        else:
-            dead.add(key)
-    return convs, agents, queues, dead
+        _store(table, fold(batch, table.get))
+    return convs, agents, queues
 
 
 @given(logs(), st.integers(0, 2**32))
@@ -108,7 +117,7 @@ def live(events: list[Envelope[EventData]], rng: random.Random) -> tuple[dict, d
 def test_live_tables_equal_an_offline_fold_of_the_same_log(
         events: list[Envelope[EventData]], seed: int) -> None:
     offline = fold(events)
-    convs, agents, queues, _ = live(events, random.Random(seed))
-    assert {k: load(ConversationState, v) for k, v in convs.items()} == offline.conversations
-    assert {k: load(AgentState, v) for k, v in agents.items()} == offline.agents
-    assert {k: load(QueueState, v) for k, v in queues.items()} == offline.queues
+    convs, agents, queues = live(events, random.Random(seed))
+    assert {k.decode(): load(ConversationState, v) for k, v in convs.items()} == offline.conversations
+    assert {k.decode(): load(AgentState, v) for k, v in agents.items()} == offline.agents
+    assert {k.decode(): load(QueueState, v) for k, v in queues.items()} == offline.queues
