@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from services.runtime.settings import Settings
+from streams.monitor import TotalsMonitor
 
 
 def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
@@ -29,4 +30,5 @@ def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
         # Batch changelog and change records (10 ms) instead of one request each.
         producer_linger=0.01,
         stream_wait_empty=False,
+        monitor=TotalsMonitor(),
     )

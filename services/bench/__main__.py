@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -22,7 +23,7 @@ import orjson
 
 from services.bench import routing_phase as routing
 from services.bench.corpus import copies, generate, variants_needed
-from services.bench.drain import CLI, WORKER_ID, run_drain
+from services.bench.drain import CLI, WORKER_ID, run_drain, worker_names
 from services.bench.processes import machine
 from services.bench.rebuild_phase import run_rebuild, top_up
 from services.bench.report import render_table, targets
@@ -42,6 +43,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--base-events", type=int, default=None,
                    help="simulated base corpus, copied into distinct aggregates (60000)")
     p.add_argument("--lanes", type=int, default=4, help="concurrent HTTP connections")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="worker processes sharing the partitions (default: one per core)")
     p.add_argument("--route-rate", type=float, default=40.0,
                    help="live conversations/s for the router's 500 agents")
     p.add_argument("--route-baseline-s", type=float, default=None,
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     stack.start_servers()
     base = generate(args.base_events)
     variant = 0
-    results["drain"] = run_drain(stack, base, variant, args.drain_events)
+    results["drain"] = run_drain(stack, base, variant, args.drain_events, args.workers)
     variant += variants_needed(len(base), args.drain_events)
     stack.start("ingest", [*CLI, "ingest"])
     offered = int(args.rate * args.duration)
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
                                           desks, args.duration, began),
                           "catch_up_s": catch_up_s}
     variant += variants_needed(len(base), offered)
-    for name in ("ingest", "worker", "projector", "router"):
+    for name in ("ingest", *worker_names(args.workers), "projector", "router"):
         stack.stop(name)
     top_up(stack, base, variant, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)

@@ -4,7 +4,6 @@ projector each work through it (one after the other, so each has the machine).""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -78,10 +77,16 @@ def _rates(samples: list[tuple[float, int]], began: float) -> tuple[float, float
     return (rate_between(first, last) if last[0] > first[0] else from_start), from_start
 
 
+def worker_names(workers: int) -> list[str]:
+    """Bench component names of the worker processes (one consumer group)."""
+    return ["worker", *(f"worker-{n}" for n in range(2, workers + 1))]
+
+
 def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
-              events: int) -> dict[str, Any]:
+              events: int, workers: int = 1) -> dict[str, Any]:
     """Produce `events` to the log, then time baseline, worker and projector through them.
 
+    `workers` worker processes share the partitions, as a deployment scales them out.
     Worker and projector start here and keep running (caught up) for the next phase.
     """
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
@@ -92,17 +97,24 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
     n, secs = asyncio.run(_baseline(settings.kafka_bootstrap_servers, start, end))
     baseline = n / secs if secs > 0 else 0.0
     print(f"bench: drain baseline: {n:,} events in {secs:.2f}s = {baseline:,.0f}/s", flush=True)
-    result: dict[str, Any] = {"events": total, "baseline_eps": baseline, "baseline_seconds": secs}
+    result: dict[str, Any] = {"events": total, "baseline_eps": baseline, "baseline_seconds": secs,
+                              "worker_processes": workers}
     timeout = 120 + total / 100  # generous: a slow consumer is a figure, not an error
     positions: dict[str, Callable[[], GroupOffsets | ProjectorOffsets]] = {
         "worker": lambda: GroupOffsets(settings, WORKER_ID),
         "projector": lambda: ProjectorOffsets(settings),
     }
+    processes = {"worker": worker_names(workers), "projector": ["projector"]}
     for consumer, open_positions in positions.items():  # one after the other, not at once
         began = time.monotonic()
-        stack.start(consumer, [*CLI, consumer], SWITCHBOARD_WORKER_ID=WORKER_ID)
+        for name in processes[consumer]:
+            stack.start(name, [*CLI, consumer], SWITCHBOARD_WORKER_ID=WORKER_ID)
         reader = open_positions()
-        alive = functools.partial(stack.check_running, consumer)
+
+        def alive(names: list[str] = processes[consumer]) -> None:
+            for name in names:
+                stack.check_running(name)
+
         try:
             samples = _follow(reader.read, alive, start, end, began, consumer, timeout)
         finally:

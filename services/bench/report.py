@@ -127,7 +127,8 @@ def _rows(results: Results) -> list[tuple[str, str]]:
         rows.append(("drain baseline (aiokafka+orjson)", f"{d['baseline_eps']:,.0f} ev/s"))
         for consumer in ("worker", "projector"):
             eps = d.get(f"{consumer}_eps")
-            rows.append((f"drain {consumer}",
+            processes = d.get("worker_processes", 1) if consumer == "worker" else 1
+            rows.append((f"drain {consumer}" + (f" ({processes} processes)" if processes > 1 else ""),
                          "n/a" if eps is None else
                          f"{eps:,.0f} ev/s (ratio {d[f'{consumer}_ratio']:.3f}); from process "
                          f"start {d[f'{consumer}_eps_from_start']:,.0f} ev/s"))
