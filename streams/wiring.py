@@ -3,6 +3,8 @@ on the app by `register(app, settings)` from the worker's composition root."""
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -23,6 +25,9 @@ from streams.batches import (
 from streams.stats import WorkerStats
 
 COMPONENT = "switchboard/worker"
+EXIT_BATCH_FAILED = 70
+"""Exit status when writing a batch raised: the process must be restarted."""
+log = logging.getLogger("switchboard.worker")
 CHANGES_BY_QUEUE = "changes-by-queue"
 """Conversation placement changes re-keyed by queue."""
 CHANGES_BY_AGENT = "changes-by-agent"
@@ -107,8 +112,19 @@ def register(app: faust.App) -> Wiring:
     async def fold(stream: faust.StreamT, batch: BatchFold, table: BatchTable) -> None:
         # StreamT does not declare take_events; every stream an agent gets has it.
         async for events in cast(faust.Stream, stream).take_events(BATCH_MAX, BATCH_WITHIN_S):
-            outcome = batch([(e.message.key, e.message.value) for e in events], table.get)
-            await _write(wiring, events, outcome, table)
+            try:
+                outcome = batch([(e.message.key, e.message.value) for e in events], table.get)
+                await _write(wiring, events, outcome, table)
+            except Exception:
+                # Never bad data (the folds dead-letter that) but a bug or a broken
+                # client. Faust would restart the agent and ack this batch on the
+                # way, skipping it silently; exit before its offsets can be
+                # committed, so the restarted worker folds it again.
+                log.critical("writing a batch of %d records failed; exiting with %d so the "
+                             "worker is restarted and folds it again", len(events),
+                             EXIT_BATCH_FAILED, exc_info=True)
+                logging.shutdown()
+                os._exit(EXIT_BATCH_FAILED)
 
     @app.agent(t[topics.CONVERSATIONS], name="fold-conversations", concurrency=1)
     async def fold_conversations(stream: faust.StreamT) -> None:
