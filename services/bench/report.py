@@ -69,6 +69,11 @@ def targets(results: Results) -> list[Target]:
     return out
 
 
+def _nice(results: Results) -> str:
+    nice = _get(results, "config", "router_nice")
+    return f"; router at CPU priority (nice) {nice}" if nice else ""
+
+
 def _verdict(passed: bool | None) -> str:
     return {True: "PASS", False: "FAIL", None: "-"}[passed]
 
@@ -107,7 +112,7 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                      f"({g['decisions_per_s']:,.1f}/s) for {g['agents']} agents, "
                      f"{g['desks'].get('started', 0):,} conversations, "
                      f"{g['violation_count']} invariant violations; router caught up with "
-                     f"the log in {g.get('catch_up_s', 0):.1f} s"))
+                     f"the log in {g.get('catch_up_s', 0):.1f} s" + _nice(results)))
         arrived = g.get("queued_to_decided")
         rows.append((f"{label}: queued -> offered", "n/a" if not arrived else
                      f"p50 {arrived['p50_ms']:.0f} ms, p99 {arrived['p99_ms']:.0f} ms, max "

@@ -111,14 +111,16 @@ class BenchStack:
             print(f"bench: topics {sorted(missing)} not created yet; retrying", flush=True)
             time.sleep(1.0)
 
-    def start(self, name: str, argv: list[str], **extra_env: str) -> Component:
-        """Start `python <argv>` as component `name`, output to `.cache/bench/logs/<name>.log`."""
+    def start(self, name: str, argv: list[str], nice: int = 0, **extra_env: str) -> Component:
+        """Start `python <argv>` as component `name`, output to `.cache/bench/logs/<name>.log`,
+        at CPU priority `nice` (negative: ahead of the others; needs root)."""
         log = self.root / "logs" / f"{name}.log"
         with open(log, "ab") as out:
             # cwd is a scratch dir: Faust writes its `<app id>-data` folder there.
             proc = subprocess.Popen([sys.executable, *argv], env=self.env(**extra_env),
                                     cwd=self.root / "run", stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+                                    stdin=subprocess.DEVNULL,
+                                    preexec_fn=(lambda: os.nice(nice)) if nice else None)
         self.components[name] = Component(name, proc, log)
         return self.components[name]
 
