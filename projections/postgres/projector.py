@@ -76,18 +76,13 @@ class _SeekToStored(ConsumerRebalanceListener):
 class _Runner:
     """The imperative shell: one consumer, one connection, a loop."""
 
-    def __init__(self, settings: Settings, schema: str, stop: threading.Event) -> None:
+    def __init__(self, settings: Settings, schema: str, stop: threading.Event,
+                 consumer: KafkaConsumer) -> None:
         self.settings, self.schema, self.stop = settings, schema, stop
         self.stats = ProjectorStats()
         self.conn: Conn | None = None
         self.db_broken = False
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=group_id_for(schema), client_id=f"{PROJECTOR}-{schema}",
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_poll_records=MAX_RECORDS, session_timeout_ms=10_000,
-            heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,
-        )
+        self.consumer = consumer
 
     def open_db(self) -> bool:
         """(Re)connect until it works or we are stopped; migrate on the way."""
@@ -192,14 +187,44 @@ class _Runner:
         return sum(max(0, end - stored.get(tp, 0)) for tp, end in ends.items())
 
 
+BOOTSTRAP_TIMEOUT_MS = 5_000
+"""How long one attempt waits for the broker: short, so a stop is noticed between tries."""
+
+
+def open_consumer(settings: Settings, schema: str, stop: threading.Event) -> KafkaConsumer | None:
+    """The projector's consumer, once the broker answers (None if stopped before):
+    a broker that is down at start is waited for, like one that goes down later."""
+    delay = 0.2
+    while not stop.is_set():
+        try:
+            return KafkaConsumer(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=group_id_for(schema), client_id=f"{PROJECTOR}-{schema}",
+                enable_auto_commit=False, auto_offset_reset="earliest",
+                max_poll_records=MAX_RECORDS, session_timeout_ms=10_000,
+                heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,
+                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            )
+        except KafkaError as exc:
+            log.warning("Kafka unavailable at %s (%s); retrying in %.1fs. Start the broker "
+                        "(switchboard infra up) or point KAFKA_BOOTSTRAP_SERVERS at one.",
+                        settings.kafka_bootstrap_servers, exc, delay)
+            stop.wait(delay)
+            delay = min(delay * 2, 5.0)
+    return None
+
+
 def run_projector(settings: Settings, schema: str = DEFAULT_SCHEMA,
                   stop: threading.Event | None = None,
                   until_caught_up: bool = False) -> ProjectorStats:
     """Project `cc.conversations` and `cc.agents` into `schema` until `stop` is set
     (or, with `until_caught_up`, until every partition reached its end offset at start)."""
     stop = stop or threading.Event()
-    runner = _Runner(settings, schema, stop)
     started = time.monotonic()
+    consumer = open_consumer(settings, schema, stop)
+    if consumer is None:
+        return ProjectorStats(seconds=time.monotonic() - started)
+    runner = _Runner(settings, schema, stop, consumer)
     try:
         if not runner.open_db():
             return runner.stats

@@ -4,6 +4,9 @@ duplicates are not doubled, poison records are kept as rejects and the projector
 from __future__ import annotations
 
 import dataclasses
+import logging
+import socket
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +15,7 @@ import orjson
 import psycopg
 import pytest
 from psycopg import sql
+from tests_support import wait_for
 
 from projections.postgres.migrate import migrate
 from projections.postgres.projector import run_projector
@@ -162,3 +166,31 @@ def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: s
     assert {"conversations", "agents", "queue_waiting", "queue_live", "agents_live",
             "projector_offsets", "projection_rejects", "schema_migrations"} <= tables
 
+
+
+def test_a_broker_down_at_start_is_waited_for_not_a_crash(
+        pg_settings: Settings, schema: str, caplog: pytest.LogCaptureFixture) -> None:
+    # A closed loopback port: nothing listens there, as when the broker is not up yet.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    down = dataclasses.replace(pg_settings, kafka_bootstrap_servers=f"127.0.0.1:{closed_port}")
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["stats"] = run_projector(down, schema=schema, stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever escaped
+            outcome["raised"] = exc
+
+    caplog.set_level(logging.WARNING, logger="switchboard.projector")
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    # One attempt waits BOOTSTRAP_TIMEOUT_MS for the broker before it is logged and retried.
+    wait_for(lambda: sum("Kafka unavailable" in r.getMessage() for r in caplog.records) >= 2
+             or "raised" in outcome, "two logged retries of the broker connection", timeout_s=90)
+    assert thread.is_alive() and "raised" not in outcome, outcome
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and outcome.get("stats") is not None, outcome

@@ -127,9 +127,8 @@ def test_status_for_a_logged_out_agent_is_dead_lettered() -> None:
 
 
 def test_corrupt_or_empty_change_records_are_dead_lettered_not_raised() -> None:
-    assert only_dead(queue_batch([(b"billing", b'{"conversation_id": 1}')], nothing)).reason == "invalid_change"
-    assert only_dead(queue_batch([(b"billing", b"[]")], nothing)).reason == "invalid_change"
-    assert only_dead(queue_batch([(b"billing", b"not json")], nothing)).reason == "invalid_change"
+    for corrupt in (b'{"conversation_id": 1}', b"[]", b"not json"):
+        assert only_dead(queue_batch([(b"billing", corrupt)], nothing)).reason == "invalid_change"
 
 
 def test_one_corrupt_change_in_an_array_rejects_the_whole_record() -> None:
