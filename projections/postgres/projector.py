@@ -17,8 +17,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import orjson
 import psycopg
@@ -34,6 +35,7 @@ from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime.settings import Settings, from_env
 
 log = logging.getLogger("switchboard.projector")
+T = TypeVar("T")
 TOPICS = (CONVERSATIONS, AGENTS)
 MAX_RECORDS = 2000
 
@@ -86,18 +88,16 @@ class _Runner:
 
     def open_db(self) -> bool:
         """(Re)connect until it works or we are stopped; migrate on the way."""
-        delay = 0.2
-        while not self.stop.is_set():
-            try:
-                conn = connect(self.settings.database_url, autocommit=True, connect_timeout=5)
-                migrate(conn, self.schema)
-                self.conn, self.db_broken = conn, False
-                return True
-            except psycopg.Error as exc:
-                log.warning("PostgreSQL unavailable (%s); retrying in %.1fs", exc, delay)
-                self.stop.wait(delay)
-                delay = min(delay * 2, 5.0)
-        return False
+        def attempt() -> Conn:
+            conn = connect(self.settings.database_url, autocommit=True, connect_timeout=5)
+            migrate(conn, self.schema)
+            return conn
+
+        conn = until_it_works(attempt, psycopg.Error, "PostgreSQL unavailable", self.stop)
+        if conn is None:
+            return False
+        self.conn, self.db_broken = conn, False
+        return True
 
     def seek_to_stored(self, partitions: Sequence[TopicPartition]) -> None:
         """Seek partitions to their stored next offsets (beginning when none)."""
@@ -194,21 +194,27 @@ BOOTSTRAP_TIMEOUT_MS = 5_000
 def open_consumer(settings: Settings, schema: str, stop: threading.Event) -> KafkaConsumer | None:
     """The projector's consumer, once the broker answers (None if stopped before):
     a broker that is down at start is waited for, like one that goes down later."""
+    return until_it_works(lambda: KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group_id_for(schema), client_id=f"{PROJECTOR}-{schema}",
+        enable_auto_commit=False, auto_offset_reset="earliest",
+        max_poll_records=MAX_RECORDS, session_timeout_ms=10_000,
+        heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+    ), KafkaError, f"Kafka unavailable at {settings.kafka_bootstrap_servers} (start the broker "
+       "with `switchboard infra up` or point KAFKA_BOOTSTRAP_SERVERS at one)", stop)
+
+
+def until_it_works(attempt: Callable[[], T], errors: type[Exception], unavailable: str,
+                   stop: threading.Event) -> T | None:
+    """`attempt()` again, with backoff up to 5 s, until it does not raise `errors`; None if
+    stopped first. Each failure is logged as `unavailable`."""
     delay = 0.2
     while not stop.is_set():
         try:
-            return KafkaConsumer(
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                group_id=group_id_for(schema), client_id=f"{PROJECTOR}-{schema}",
-                enable_auto_commit=False, auto_offset_reset="earliest",
-                max_poll_records=MAX_RECORDS, session_timeout_ms=10_000,
-                heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,
-                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-            )
-        except KafkaError as exc:
-            log.warning("Kafka unavailable at %s (%s); retrying in %.1fs. Start the broker "
-                        "(switchboard infra up) or point KAFKA_BOOTSTRAP_SERVERS at one.",
-                        settings.kafka_bootstrap_servers, exc, delay)
+            return attempt()
+        except errors as exc:
+            log.warning("%s (%s); retrying in %.1fs", unavailable, exc, delay)
             stop.wait(delay)
             delay = min(delay * 2, 5.0)
     return None
