@@ -26,7 +26,7 @@ infra: install
 
 # One pytest run over every tier: it fails if any test in any tier fails.
 test: install infra
-	$(PYTEST) -v $(TIERS)
+	$(PYTEST) -v --durations=15 $(TIERS)
 
 test-unit: install
 	$(PYTEST) -v tests/unit

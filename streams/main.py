@@ -8,9 +8,11 @@ import time
 
 import faust
 
+from schemas.topics import ALL_TOPICS
+from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 from streams.app import create_app
-from streams.wiring import register
+from streams.wiring import change_topics, register
 
 PROGRESS_EVERY_S = 5.0
 
@@ -33,7 +35,9 @@ def build(settings: Settings, store: str = "memory://") -> faust.App:
 
 
 def run_worker(settings: Settings, store: str = "memory://", loglevel: str = "WARNING") -> None:
-    """Run the worker until SIGINT/SIGTERM."""
+    """Run the worker until SIGINT/SIGTERM; raises BrokerUnavailable when the cluster
+    cannot be reached to create its topics."""
+    ensure_topics(settings, (*ALL_TOPICS, *change_topics(settings.worker_app_id)))
     app = build(settings, store)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     # aiokafka and faust log at DEBUG for every record; building those records

@@ -13,6 +13,7 @@ import faust
 from faust.types import EventT
 
 from schemas import deadletter, topics
+from schemas.topics import TopicSpec
 from streams.batches import (
     BatchOutcome,
     Lookup,
@@ -22,6 +23,7 @@ from streams.batches import (
     conversation_batch,
     queue_batch,
 )
+from streams.produced_topics import track_produced_topics
 from streams.stats import WorkerStats
 
 COMPONENT = "switchboard/worker"
@@ -37,6 +39,16 @@ BATCH_WITHIN_S = 0.05
 """A batch closes at BATCH_MAX records or this long after the last one closed: the
 most a quiet stream delays a projection change, per hop."""
 BatchFold = Callable[[Sequence[Record], Lookup], BatchOutcome]
+
+
+def change_topics(app_id: str) -> tuple[TopicSpec, ...]:
+    """The app's own internal topics of re-keyed changes, named after its id like a
+    repartition topic. Created before the app starts (see `streams.main`): a topic that
+    Faust declares while starting is missing from its consumer's first metadata, so the
+    assignor leaves it out and no partition of it is read until the next metadata
+    refresh, five minutes later."""
+    return tuple(TopicSpec(f"{app_id}-{name}", compacted=False)
+                 for name in (CHANGES_BY_QUEUE, CHANGES_BY_AGENT))
 
 
 @dataclass(slots=True)
@@ -93,10 +105,9 @@ def register(app: faust.App) -> Wiring:
     t = {name: _raw_topic(app, name) for name in (
         topics.CONVERSATIONS, topics.AGENTS, topics.DEADLETTER, topics.PROJECTION_CONVERSATIONS,
         topics.PROJECTION_QUEUES, topics.PROJECTION_AGENTS)}
-    # Re-keyed changes are this app's own internal topics (named after its id, created
-    # by Faust with the configured partition count), like a repartition topic.
-    for name in (CHANGES_BY_QUEUE, CHANGES_BY_AGENT):
-        t[name] = app.topic(f"{app.conf.id}-{name}", schema=_raw_schema(), internal=True,
+    for name, spec in zip((CHANGES_BY_QUEUE, CHANGES_BY_AGENT), change_topics(app.conf.id),
+                          strict=True):
+        t[name] = app.topic(spec.name, schema=_raw_schema(), internal=True,
                             partitions=app.conf.topic_partitions)
     tables = {
         "conversations": _raw_table(app, "conversations", t[topics.PROJECTION_CONVERSATIONS],
@@ -106,6 +117,9 @@ def register(app: faust.App) -> Wiring:
         "agents": _raw_table(app, "agents", t[topics.PROJECTION_AGENTS],
                              "agent id -> status, skills, capacity, load"),
     }
+    # Everything the worker writes: dead letters, changelogs, re-keyed changes.
+    track_produced_topics(app, (topic.get_topic_name() for name, topic in t.items()
+                                if name not in (topics.CONVERSATIONS, topics.AGENTS)))
     stats = WorkerStats()
     wiring = Wiring(t, tables, stats)
 

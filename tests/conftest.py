@@ -45,16 +45,26 @@ TIER_MARKS = {PROJECT_ROOT / "tests" / "integration": pytest.mark.integration,
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests under tests/integration and tests/e2e by tier (select with -m); run the
-    ones marked `floods_log` last."""
+    """Mark tests under tests/integration and tests/e2e by tier (select with -m); order
+    the broker tests by how much of the shared log they must read (see `_log_rank`)."""
     for item in items:
         parents = Path(str(item.path)).resolve().parents
         for folder, mark in TIER_MARKS.items():
             if folder in parents:
                 item.add_marker(mark)
-    # Tests that write a large log go last: processes started later read the shared
-    # broker's topics from offset 0 and would spend their deadlines replaying it.
-    items.sort(key=lambda item: item.get_closest_marker("floods_log") is not None)
+    items.sort(key=_log_rank)  # stable: the order within a rank is kept
+
+
+def _log_rank(item: pytest.Item) -> int:
+    # The broker is shared by the whole session and its log only grows. A process with a
+    # fresh consumer group (a new worker) folds every earlier test's events before it
+    # reaches its own, so those tests run while the log is still short; tests that write
+    # a large log run last. Tests that start no broker (unit) come first as before.
+    if item.get_closest_marker("floods_log"):
+        return 3
+    if item.get_closest_marker("replays_log"):
+        return 1
+    return 0 if PROJECT_ROOT / "tests" / "unit" in Path(str(item.path)).resolve().parents else 2
 
 
 @pytest.fixture(scope="session")

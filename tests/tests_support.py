@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
@@ -60,3 +61,9 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def print_tail(log: Path, lines: int = 40) -> None:
+    """Print the end of a child process's log: pytest shows it when the test failed."""
+    text = log.read_text(errors="replace").splitlines() if log.exists() else ["(no log)"]
+    print(f"--- last {lines} lines of {log}", *text[-lines:], sep="\n")

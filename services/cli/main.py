@@ -46,6 +46,7 @@ def _ingest(settings: Settings, argv: Sequence[str]) -> int:
 
 
 def _worker(settings: Settings, argv: Sequence[str]) -> int:
+    from services.runtime.kafka_clients import BrokerUnavailable
     from streams.main import run_worker
 
     parser = argparse.ArgumentParser(prog="switchboard worker")
@@ -53,7 +54,13 @@ def _worker(settings: Settings, argv: Sequence[str]) -> int:
                         help="table store: memory:// (replays changelogs at start) or rocksdb://")
     parser.add_argument("--loglevel", default="WARNING")
     args = parser.parse_args(argv)
-    run_worker(settings, store=args.store, loglevel=args.loglevel)
+    try:
+        run_worker(settings, store=args.store, loglevel=args.loglevel)
+    except BrokerUnavailable as exc:
+        print(f"switchboard worker: {exc}\nStart the broker (`make run` starts one) or point "
+              "KAFKA_BOOTSTRAP_SERVERS at a running cluster, then start the worker again.",
+              file=sys.stderr)
+        return 69  # EX_UNAVAILABLE: a supervisor may restart it once the broker is up
     return 0
 
 

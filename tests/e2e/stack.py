@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from tests_support import wait_for
+from tests_support import print_tail, wait_for
 
 from services.runtime.settings import Settings
 
@@ -63,12 +63,13 @@ def running_stack(settings: Settings, database_url: str, logs: Path) -> Iterator
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
+        for name, proc in procs.items():
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            print_tail(logs / f"{name}.log")
 
 
 def _ready(stack: Stack) -> bool | None:

@@ -22,6 +22,7 @@ from schemas.topics import DEADLETTER, PROJECTION_AGENTS, PROJECTION_CONVERSATIO
 from services.runtime.settings import Settings
 
 NOW = datetime.now(UTC)
+pytestmark = pytest.mark.replays_log  # each test starts a fresh worker and projector
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tests_support import latest_by_key, stop_process
+from tests_support import latest_by_key, print_tail, stop_process
 
 from schemas import deadletter
 from schemas.codec import encode
@@ -26,17 +26,22 @@ from services.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
+pytestmark = pytest.mark.replays_log  # each test starts a worker with a fresh consumer group
 
 
 @pytest.fixture
-def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+def worker(settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "SWITCHBOARD_WORKER_ID": f"worker-test-{uuid.uuid4().hex[:8]}",
            "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "worker"], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # A file, not a pipe nobody reads: a full pipe would block the worker's logging.
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "worker"], env=env,
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     yield proc
     stop_process(proc)
+    print_tail(log)
 
 
 def test_worker_keeps_live_queue_and_agent_projections(
