@@ -52,8 +52,10 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
     """Every decision due at `now` for the queues of `domain`."""
     config = model.config
     in_flight = {p.conversation_id for p in model.pending.values()}
-    mine = [model.conversations[c] for c in sorted(model.waiting)
-            if c not in in_flight and config.domain_of(model.conversations[c].queue) == domain]
+    # Filter before sorting: other domains' waiting conversations can be most of them.
+    mine = [model.conversations[c] for c in sorted(
+        c for c in model.waiting
+        if c not in in_flight and config.domain_of(model.conversations[c].queue) == domain)]
     decisions: list[Decision] = []
     queued: list[ConversationState] = []
     for conv in mine:
@@ -63,6 +65,8 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
             decisions.append(overflow)
         else:
             queued.append(conv)
+    if not queued:
+        return decisions  # nothing to place: no need to weigh every agent's load
     queued.sort(key=lambda c: (-effective_priority(c, config, now), c.queued_at or c.started_at,
                                c.conversation_id))
     desks = _Desks(model, config.domains[domain])
@@ -79,6 +83,12 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
         desks.reserve(agent, conv.channel)
         desks.given[agent] = now
     return decisions
+
+
+def serves(domain: Domain, agent: AgentState) -> bool:
+    """Whether the domain routes to this agent (it has one of the domain's skills, or the
+    domain takes every agent)."""
+    return not domain.agent_skills or not agent.skills.keys().isdisjoint(domain.agent_skills)
 
 
 def _offer_due(conv: ConversationState, now: datetime) -> list[Decision]:
@@ -132,13 +142,12 @@ class _Desks:
 
     def __init__(self, model: RoutingModel, domain: Domain) -> None:
         self.model, self.config = model, model.config
-        wanted = set(domain.agent_skills)
         self.load: dict[str, dict[str, int]] = {}
         self.by_skill: dict[str, list[str]] = {}
         """Skill -> the agents here who have it, to narrow each conversation's candidates."""
         for agent_id in model.available:
             agent = model.agents[agent_id]
-            if not wanted or wanted & agent.skills.keys():
+            if serves(domain, agent):
                 self.load[agent_id] = model.load(agent)  # copied on first reserve()
                 for skill in agent.skills:
                     self.by_skill.setdefault(skill, []).append(agent_id)

@@ -29,7 +29,7 @@ from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
 from services.router.lease import Lease
 from services.router.model import RoutingModel
-from services.router.policy import Decision, decide
+from services.router.policy import Decision, decide, serves
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
 from services.runtime.settings import Settings
 
@@ -142,7 +142,8 @@ class Router:
         """Whether the event may change a decision of this domain (other domains' traffic
         waits for the next tick instead of triggering a pass)."""
         if event.type in AGENT_EVENTS:
-            return True
+            agent = self.model.agents.get(event.subject)
+            return agent is not None and serves(self.model.config.domains[self.domain], agent)
         conv = self.model.conversations.get(event.subject)
         return conv is not None and self.model.config.domain_of(conv.queue) == self.domain
 
