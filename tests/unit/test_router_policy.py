@@ -37,6 +37,7 @@ from services.router.policy import (
     decide,
     effective_priority,
     required_skills,
+    serves,
 )
 
 
@@ -509,6 +510,14 @@ def test_a_domain_routes_only_its_queues_to_agents_with_its_skills() -> None:
                       *arrival_events("c2", queue="upgrades", second=3)], DOMAINS)
     assert placed(model, 4, "care") == {"c1": "a2"}
     assert placed(model, 4, "sales") == {"c2": "a1"}
+
+
+def test_a_domain_serves_the_agents_with_one_of_its_skills_or_every_agent_without_a_filter() -> None:
+    model = model_of([*agent_events("a1", skills={"sales": 5}, second=0),
+                      *agent_events("a2", skills={"billing": 1, "sales": 2}, second=1)], DOMAINS)
+    care, sales = model.config.domains["care"], model.config.domains["sales"]
+    assert [serves(care, model.agents[a]) for a in ("a1", "a2")] == [False, True]
+    assert [serves(sales, model.agents[a]) for a in ("a1", "a2")] == [True, True]
 
 
 # Decision events.
