@@ -13,6 +13,7 @@ nothing is decided twice while a decision is in flight.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +27,7 @@ from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.agent import AGENT_EVENTS
 from schemas.events.conversation import OfferDeclined, OfferExpired
-from services.router.config import RoutingConfig
+from services.router.config import Domain, RoutingConfig
 
 Event = Envelope[EventData]
 
@@ -38,6 +39,20 @@ class Pending:
     conversation_id: str
     agent_id: str | None
     channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """The available agents a domain serves, and those of them with each skill."""
+
+    agents: frozenset[str]
+    by_skill: Mapping[str, tuple[str, ...]]
+
+
+def serves(domain: Domain, agent: AgentState) -> bool:
+    """Whether the domain routes to this agent (it has one of the domain's skills, or the
+    domain takes every agent)."""
+    return not domain.agent_skills or not agent.skills.keys().isdisjoint(domain.agent_skills)
 
 
 class RoutingModel:
@@ -62,6 +77,10 @@ class RoutingModel:
         self.available: set[str] = set()
         """Agents logged in with status available: the only ones offered anything."""
         self._loads: dict[str, tuple[AgentState, dict[str, int]]] = {}
+        self._rosters: dict[str, tuple[int, Roster]] = {}
+        self._agents_changed = 0
+        """Counts agent events and reconfigurations: who is available with which skills
+        changes only then, so a domain's roster is rebuilt only then."""
         self.applied = 0
         self.latest: datetime | None = None
         self._finished: deque[tuple[datetime, str]] = deque()
@@ -69,6 +88,7 @@ class RoutingModel:
     def reconfigure(self, config: RoutingConfig) -> None:
         """Use a reloaded configuration from the next decision on."""
         self.config = config
+        self._agents_changed += 1
 
     def expect(self, event_id: str, pending: Pending) -> None:
         """Remember a decision produced under `event_id` until it comes back."""
@@ -92,6 +112,21 @@ class RoutingModel:
         self._loads[agent.agent_id] = (agent, load)
         return load
 
+    def roster(self, domain: str) -> Roster:
+        """The available agents `domain` serves, indexed by skill (do not mutate)."""
+        cached = self._rosters.get(domain)
+        if cached is not None and cached[0] == self._agents_changed:
+            return cached[1]
+        rules = self.config.domains[domain]
+        ids = [a for a in self.available if serves(rules, self.agents[a])]
+        by_skill: dict[str, list[str]] = {}
+        for agent_id in ids:
+            for skill in self.agents[agent_id].skills:
+                by_skill.setdefault(skill, []).append(agent_id)
+        roster = Roster(frozenset(ids), {s: tuple(a) for s, a in by_skill.items()})
+        self._rosters[domain] = (self._agents_changed, roster)
+        return roster
+
     def apply(self, event: Event) -> str | None:
         """Fold one event read from `cc.conversations` or `cc.agents`; the reason it broke
         the lifecycle, if it did (it then changes nothing)."""
@@ -101,6 +136,7 @@ class RoutingModel:
             self.latest = event.time
         try:
             if event.type in AGENT_EVENTS:
+                self._agents_changed += 1
                 agent = agents.apply(self.agents.get(event.subject), event)
                 self.agents[event.subject] = agent
                 if agent.logged_in and agent.status == "available":

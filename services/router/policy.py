@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
-from services.router.config import Domain, QueuePolicy, RoutingConfig
+from services.router.config import QueuePolicy, RoutingConfig
 from services.router.model import RoutingModel
 
 
@@ -69,7 +69,7 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
         return decisions  # nothing to place: no need to weigh every agent's load
     queued.sort(key=lambda c: (-effective_priority(c, config, now), c.queued_at or c.started_at,
                                c.conversation_id))
-    desks = _Desks(model, config.domains[domain])
+    desks = _Desks(model, domain)
     for conv in queued:
         agent = desks.choose(conv, now)
         if agent is None:
@@ -83,12 +83,6 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
         desks.reserve(agent, conv.channel)
         desks.given[agent] = now
     return decisions
-
-
-def serves(domain: Domain, agent: AgentState) -> bool:
-    """Whether the domain routes to this agent (it has one of the domain's skills, or the
-    domain takes every agent)."""
-    return not domain.agent_skills or not agent.skills.keys().isdisjoint(domain.agent_skills)
 
 
 def _offer_due(conv: ConversationState, now: datetime) -> list[Decision]:
@@ -140,33 +134,33 @@ def required_skills(conv: ConversationState, policy: QueuePolicy, now: datetime)
 class _Desks:
     """The agents of a domain who could take something, with their load during one pass."""
 
-    def __init__(self, model: RoutingModel, domain: Domain) -> None:
+    def __init__(self, model: RoutingModel, domain: str) -> None:
         self.model, self.config = model, model.config
-        self.load: dict[str, dict[str, int]] = {}
-        self.by_skill: dict[str, list[str]] = {}
-        """Skill -> the agents here who have it, to narrow each conversation's candidates."""
-        for agent_id in model.available:
-            agent = model.agents[agent_id]
-            if serves(domain, agent):
-                self.load[agent_id] = model.load(agent)  # copied on first reserve()
-                for skill in agent.skills:
-                    self.by_skill.setdefault(skill, []).append(agent_id)
+        self.roster = model.roster(domain)
+        self.reserved: dict[str, dict[str, int]] = {}
+        """Loads changed during this pass (open decisions, this pass's own); the others
+        are read from the model's cache when needed."""
         for pending in model.pending.values():
-            if pending.agent_id in self.load:
+            if pending.agent_id in self.roster.agents:
                 self.reserve(pending.agent_id, pending.channel)
         self._fruitless: set[tuple[object, ...]] = set()
         self.given: dict[str, datetime] = {}
         """Agents given a conversation in this pass, and when."""
 
+    def load(self, agent_id: str) -> dict[str, int]:
+        """What the agent holds or has been offered, per channel, as of this pass."""
+        reserved = self.reserved.get(agent_id)
+        return reserved if reserved is not None else self.model.load(self.model.agents[agent_id])
+
     def reserve(self, agent_id: str, channel: str) -> None:
         """Count one more conversation against the agent for the rest of the pass."""
-        load = dict(self.load.get(agent_id, {}))  # the model's cached dict stays untouched
+        load = dict(self.load(agent_id))  # the model's cached dict stays untouched
         load[channel] = load.get(channel, 0) + 1
-        self.load[agent_id] = load
+        self.reserved[agent_id] = load
 
     def free(self, agent: AgentState, channel: str) -> bool:
         """Whether the agent has room for one more `channel` conversation."""
-        load = self.load[agent.agent_id]
+        load = self.load(agent.agent_id)
         if load.get(channel, 0) >= self.config.capacity(agent.capacity, channel):
             return False
         mixing = self.config.routing.mixing
@@ -195,8 +189,8 @@ class _Desks:
     def _candidates(self, skills: dict[str, int]) -> Iterable[AgentState]:
         agents = self.model.agents
         if not skills:
-            return (agents[a] for a in self.load)
-        fewest = min((self.by_skill.get(s, []) for s in skills), key=len)
+            return (agents[a] for a in self.roster.agents)
+        fewest = min((self.roster.by_skill.get(s, ()) for s in skills), key=len)
         return (agents[a] for a in fewest)
 
     def _fits(self, agent: AgentState, conv: ConversationState, skills: dict[str, int]) -> bool:
@@ -236,7 +230,7 @@ def pick(fits: list[AgentState], policy: QueuePolicy, conv: ConversationState, d
 
 
 def _occupancy(agent: AgentState, desks: _Desks) -> float:
-    load = desks.load[agent.agent_id]
+    load = desks.load(agent.agent_id)
     channels = set(agent.capacity) | set(load)
     capacity = sum(desks.config.capacity(agent.capacity, c) for c in channels)
     held = sum(load.values())

@@ -28,8 +28,8 @@ from services.router.config import ConfigError, RoutingConfig, default_config, p
 from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
 from services.router.lease import Lease
-from services.router.model import RoutingModel
-from services.router.policy import Decision, decide, serves
+from services.router.model import RoutingModel, serves
+from services.router.policy import Decision, decide
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
 from services.runtime.settings import Settings
 

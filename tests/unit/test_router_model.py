@@ -15,6 +15,7 @@ from schemas.events.conversation import (
     Reopened,
     Resolved,
 )
+from services.router.config import parse_config
 from services.router.model import Pending
 
 FORGET = "[routing]\nforget_after_s = 100\n[queues.default]\ndecline_exclusion_s = 30\n"
@@ -81,3 +82,26 @@ def test_a_reopened_conversation_is_not_forgotten() -> None:
                       ev(Reopened(), "c1", 20), *arrival_events("c2", second=500)], FORGET)
     assert model.conversations["c1"].phase == "queued"
     assert model.waiting == {"c1", "c2"}
+
+
+def test_a_domains_roster_follows_agent_events_and_nothing_else() -> None:
+    model = model_of([*agent_events("a1", skills={"billing": 3}),
+                      *agent_events("a2", skills={"sales": 3}, second=1)])
+    roster = model.roster("default")
+    assert roster.agents == {"a1", "a2"}
+    assert roster.by_skill == {"billing": ("a1",), "sales": ("a2",)}
+    for event in arrival_events("c1", second=2):
+        model.apply(event)
+    assert model.roster("default") is roster  # a conversation changes nobody's availability
+    model.apply(ev(AgentStatusChanged(status="away"), "a1", 3))
+    assert model.roster("default").agents == {"a2"}
+    model.apply(ev(AgentStatusChanged(status="available"), "a1", 4))
+    assert model.roster("default").by_skill["billing"] == ("a1",)
+
+
+def test_a_new_configuration_rebuilds_the_roster_with_its_agent_filter() -> None:
+    model = model_of([*agent_events("a1", skills={"billing": 3}),
+                      *agent_events("a2", skills={"sales": 3}, second=1)])
+    assert model.roster("default").agents == {"a1", "a2"}
+    model.reconfigure(parse_config('[domains.default]\nagent_skills = ["sales"]\n'))
+    assert model.roster("default").agents == {"a2"}

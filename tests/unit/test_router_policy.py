@@ -27,7 +27,7 @@ from schemas.events.conversation import (
 from schemas.events.vocabulary import Channel, Sentiment
 from services.router.config import parse_config
 from services.router.emitted import decision_event
-from services.router.model import Pending, RoutingModel
+from services.router.model import Pending, RoutingModel, serves
 from services.router.policy import (
     Assign,
     Decision,
@@ -37,7 +37,6 @@ from services.router.policy import (
     decide,
     effective_priority,
     required_skills,
-    serves,
 )
 
 
