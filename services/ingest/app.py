@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from services.ingest import agent_routes, conversation_routes, events_route, read_routes
+from services.ingest.auth import Authenticate
 from services.ingest.body_limit import BodyLimit
 from services.ingest.dedupe import DEFAULT_CAPACITY
 from services.ingest.errors import (
@@ -61,6 +62,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None, *,
     install_error_handlers(app)
     app.add_exception_handler(KafkaUnavailable, _on_kafka_unavailable)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Authenticate, keys=settings.api_keys)  # outermost: runs first
     app.include_router(events_route.router)
     app.include_router(conversation_routes.router)
     app.include_router(agent_routes.router)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.ingest.errors import ApiError
+from services.ingest.errors import ApiError, send_error
 
 
 def too_large(limit: int) -> ApiError:
@@ -28,7 +27,7 @@ class BodyLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_error(send, too_large(self.max_bytes))
+            await send_error(send, too_large(self.max_bytes))
             return
         await self.app(scope, self._counting(receive), send)
 
@@ -55,11 +54,3 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-async def _send_error(send: Send, error: ApiError) -> None:
-    body = orjson.dumps(error.body())
-    await send({"type": "http.response.start", "status": error.status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -104,6 +104,21 @@ async def test_no_or_a_wrong_key_is_401(client: httpx.AsyncClient,
     error_of(await client.post("/v1/agents/a1/logout", headers=headers), 401, "unauthorized")
 
 
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/conversations"])
+async def test_no_key_is_401_before_the_body_is_read(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.post(path, content=b"{not json", headers={
+        "Content-Type": "application/json"})
+    error_of(response, 401, "unauthorized")
+    big = b"x" * (LIMIT + 1)
+    error_of(await client.post(path, content=big, headers={"Content-Type": "application/json"}),
+             401, "unauthorized")
+
+
+async def test_health_and_the_api_document_need_no_key(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/openapi.json")).status_code == 200
+    assert (await client.get("/healthz")).status_code != 401
+
+
 async def test_a_key_without_the_scope_is_403(client: httpx.AsyncClient) -> None:
     reader = {"Authorization": "Bearer test-reader"}
     response = await client.post("/v1/events", json=event(), headers={
@@ -139,7 +154,9 @@ async def test_a_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_routes_answer_the_error_shape(client: httpx.AsyncClient) -> None:
-    error_of(await client.get("/v1/nothing-here"), 404, "not_found")
+    error_of(await client.get("/v1/nothing-here", headers=WRITER), 404, "not_found")
+    # Without a key nothing under /v1/ is told apart, not even which routes exist.
+    error_of(await client.get("/v1/nothing-here"), 401, "unauthorized")
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
