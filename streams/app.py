@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import faust
+from faust.types import TransportT
 
 from services.runtime.settings import Settings
+from streams.eager_delivery import EagerTransport
 from streams.monitor import TotalsMonitor
+
+
+class WorkerApp(faust.App):
+    """Faust's app on the eager-delivery transport (`streams.eager_delivery`)."""
+
+    def _new_transport(self) -> TransportT:
+        return EagerTransport(self.conf.broker_consumer, self)
 
 
 def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
@@ -13,7 +22,7 @@ def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
     datadir = settings.cache_dir / "faust" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = [f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")]
-    return faust.App(
+    return WorkerApp(
         settings.worker_app_id,
         broker=brokers,
         store=store,

@@ -1,0 +1,74 @@
+"""Eager delivery: a coroutine run to its first suspension outside a task, then finished
+by one, behaves as if a task had run it from the start."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from streams.eager_delivery import _finish
+
+
+async def test_a_coroutine_that_never_waits_finishes_in_its_first_step() -> None:
+    async def deliver() -> str:
+        return "done"
+
+    coro = deliver()
+    with pytest.raises(StopIteration) as finished:
+        coro.send(None)
+    assert finished.value.value == "done"
+
+
+async def test_a_suspended_coroutine_is_finished_by_a_task_with_its_result() -> None:
+    gate: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    steps: list[str] = []
+
+    async def deliver() -> int:
+        steps.append("before")
+        value = await gate
+        steps.append("after")
+        return value + 1
+
+    coro = deliver()
+    first = coro.send(None)
+    assert first is gate and steps == ["before"]
+    task = asyncio.ensure_future(_finish(coro, first))
+    await asyncio.sleep(0)
+    assert not task.done()
+    gate.set_result(41)
+    assert await task == 42
+    assert steps == ["before", "after"]
+
+
+async def test_cancelling_the_task_cancels_the_suspended_coroutine() -> None:
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    cleaned: list[bool] = []
+
+    async def deliver() -> None:
+        try:
+            await gate
+        finally:
+            cleaned.append(True)
+
+    coro = deliver()
+    task = asyncio.ensure_future(_finish(coro, coro.send(None)))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cleaned == [True] and gate.cancelled()
+
+
+async def test_an_error_after_the_suspension_reaches_the_awaiter() -> None:
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def deliver() -> None:
+        await gate
+        raise ValueError("bad record")
+
+    coro = deliver()
+    task = asyncio.ensure_future(_finish(coro, coro.send(None)))
+    gate.set_result(None)
+    with pytest.raises(ValueError, match="bad record"):
+        await task
