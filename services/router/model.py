@@ -49,6 +49,15 @@ class Roster:
     by_skill: Mapping[str, tuple[str, ...]]
 
 
+@dataclass(frozen=True, slots=True)
+class IdleOrder:
+    """Agents by how long they have been idle: `dated` longest idle first (ties by id), then
+    `undated`, who never logged in, became available or held anything as far as the log says."""
+
+    dated: tuple[str, ...]
+    undated: tuple[str, ...]
+
+
 def serves(domain: Domain, agent: AgentState) -> bool:
     """Whether the domain routes to this agent (it has one of the domain's skills, or the
     domain takes every agent)."""
@@ -78,6 +87,11 @@ class RoutingModel:
         """Agents logged in with status available: the only ones offered anything."""
         self._loads: dict[str, tuple[AgentState, dict[str, int]]] = {}
         self._rosters: dict[str, tuple[int, Roster]] = {}
+        self._idle: dict[str, tuple[AgentState, datetime | None]] = {}
+        self._orders: dict[tuple[str, str | None], tuple[tuple[int, int], IdleOrder]] = {}
+        self.agents_version = 0
+        """Counts every new agent state, whichever event made it: what is derived from
+        agent states (the idle order) stays valid while it stands."""
         self._agents_changed = 0
         """Counts agent events and reconfigurations: who is available with which skills
         changes only then, so a domain's roster is rebuilt only then."""
@@ -127,6 +141,40 @@ class RoutingModel:
         self._rosters[domain] = (self._agents_changed, roster)
         return roster
 
+    def idle_since(self, agent: AgentState) -> datetime | None:
+        """When the agent last became idle: the latest of logging in, becoming available,
+        being given and finishing a conversation (None when none happened). Cached per state."""
+        cached = self._idle.get(agent.agent_id)
+        if cached is not None and cached[0] is agent:
+            return cached[1]
+        moments = [t for t in (agent.status_since, agent.last_released_at,
+                               agent.last_assigned_at, agent.logged_in_at) if t]
+        since = max(moments) if moments else None
+        self._idle[agent.agent_id] = (agent, since)
+        return since
+
+    def idle_order(self, domain: str, skill: str | None) -> IdleOrder:
+        """The domain's available agents with `skill` (all of them for None), idle longest
+        first; kept until an agent's state changes (do not mutate)."""
+        version = (self._agents_changed, self.agents_version)
+        cached = self._orders.get((domain, skill))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        roster = self.roster(domain)
+        ids = roster.agents if skill is None else roster.by_skill.get(skill, ())
+        dated: list[tuple[datetime, str]] = []
+        undated: list[str] = []
+        for agent_id in ids:
+            since = self.idle_since(self.agents[agent_id])
+            if since is None:
+                undated.append(agent_id)
+            else:
+                dated.append((since, agent_id))
+        dated.sort()
+        order = IdleOrder(tuple(a for _, a in dated), tuple(sorted(undated)))
+        self._orders[(domain, skill)] = (version, order)
+        return order
+
     def apply(self, event: Event) -> str | None:
         """Fold one event read from `cc.conversations` or `cc.agents`; the reason it broke
         the lifecycle, if it did (it then changes nothing)."""
@@ -139,6 +187,7 @@ class RoutingModel:
                 self._agents_changed += 1
                 agent = agents.apply(self.agents.get(event.subject), event)
                 self.agents[event.subject] = agent
+                self.agents_version += 1
                 if agent.logged_in and agent.status == "available":
                     self.available.add(agent.agent_id)
                 else:
@@ -164,6 +213,7 @@ class RoutingModel:
             for agent_id in change.agents():
                 self.agents[agent_id] = agents.apply_change(self.agents.get(agent_id), agent_id,
                                                             change)
+                self.agents_version += 1
         if after.waiting_in:
             self.waiting.add(cid)
         else:

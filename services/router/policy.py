@@ -137,6 +137,7 @@ class _Desks:
     def __init__(self, model: RoutingModel, domain: str) -> None:
         self.model, self.config = model, model.config
         self.roster = model.roster(domain)
+        self.roster_domain = domain
         self.reserved: dict[str, dict[str, int]] = {}
         """Loads changed during this pass (open decisions, this pass's own); the others
         are read from the model's cache when needed."""
@@ -175,23 +176,71 @@ class _Desks:
         key = (conv.queue, conv.channel, conv.language, tuple(sorted(skills.items())))
         if not excluded and key in self._fruitless:
             return None
-        fits = [a for a in self._candidates(skills)
-                if a.agent_id not in excluded and self._fits(a, conv, skills)]
-        if not fits:
-            if not excluded:
-                self._fruitless.add(key)
-            return None
+        skill = self._rarest(skills)
         previous = self._previous_agent(conv, now)
-        if previous is not None and any(a.agent_id == previous for a in fits):
-            return previous
-        return pick(fits, policy, conv, self, now)
+        if (previous is not None and previous not in excluded and self._offers_to(previous, skill)
+                and self._fits(self.model.agents[previous], conv, skills)):
+            chosen: str | None = previous
+        elif policy.strategy == "longest_idle":
+            chosen = self._longest_idle(conv, skills, skill, excluded, now)
+        else:
+            fits = [a for a in self._candidates(skill)
+                    if a.agent_id not in excluded and self._fits(a, conv, skills)]
+            chosen = pick(fits, policy, conv, self, now) if fits else None
+        if chosen is None and not excluded:
+            self._fruitless.add(key)
+        return chosen
 
-    def _candidates(self, skills: dict[str, int]) -> Iterable[AgentState]:
+    def idle(self, agent: AgentState, now: datetime) -> tuple[datetime, str]:
+        """How long the agent has been idle, as a sort key: since the latest of becoming
+        available, finishing or being given a conversation (this pass's included, so
+        asynchronous agents share the work)."""
+        since = self.model.idle_since(agent)
+        given = self.given.get(agent.agent_id)
+        if given is not None and (since is None or given > since):
+            since = given
+        return (since or now, agent.agent_id)
+
+    def _longest_idle(self, conv: ConversationState, skills: dict[str, int], skill: str | None,
+                      excluded: set[str], now: datetime) -> str | None:
+        """The first agent in the idle order who fits: the one `pick` would choose, without
+        weighing every agent. Agents given something this pass, or never idle, have a place
+        that depends on the pass; they are weighed one by one (there are few)."""
         agents = self.model.agents
+        order = self.model.idle_order(self.roster_domain, skill)
+        best: tuple[datetime, str] | None = None
+        for agent_id in order.dated:
+            if agent_id in excluded or agent_id in self.given:
+                continue
+            agent = agents[agent_id]
+            if self._fits(agent, conv, skills):
+                best = self.idle(agent, now)
+                break
+        for agent_id in (*self.given, *order.undated):
+            if agent_id in excluded or not self._offers_to(agent_id, skill):
+                continue
+            agent = agents[agent_id]
+            key = self.idle(agent, now)
+            if (best is None or key < best) and self._fits(agent, conv, skills):
+                best = key
+        return None if best is None else best[1]
+
+    def _rarest(self, skills: dict[str, int]) -> str | None:
+        """The required skill the fewest available agents have (None: no skill required)."""
         if not skills:
-            return (agents[a] for a in self.roster.agents)
-        fewest = min((self.roster.by_skill.get(s, ()) for s in skills), key=len)
-        return (agents[a] for a in fewest)
+            return None
+        return min(skills, key=lambda s: len(self.roster.by_skill.get(s, ())))
+
+    def _offers_to(self, agent_id: str, skill: str | None) -> bool:
+        """Whether the agent is among the candidates for a skill: available, served by the
+        domain, and having it."""
+        return agent_id in self.roster.agents and (
+            skill is None or skill in self.model.agents[agent_id].skills)
+
+    def _candidates(self, skill: str | None) -> Iterable[AgentState]:
+        agents = self.model.agents
+        ids = self.roster.agents if skill is None else self.roster.by_skill.get(skill, ())
+        return (agents[a] for a in ids)
 
     def _fits(self, agent: AgentState, conv: ConversationState, skills: dict[str, int]) -> bool:
         if not self.free(agent, conv.channel):
@@ -212,11 +261,7 @@ def pick(fits: list[AgentState], policy: QueuePolicy, conv: ConversationState, d
          now: datetime) -> str:
     """The queue's strategy applied to the agents who fit (ties: longest idle, then id)."""
     def idle(a: AgentState) -> tuple[datetime, str]:
-        # Idle since the latest of: became available, finished or was given a conversation
-        # (so async agents share the work), including what this pass gave them.
-        moments = [t for t in (a.status_since, a.last_released_at, a.last_assigned_at,
-                               a.logged_in_at, desks.given.get(a.agent_id)) if t]
-        return (max(moments, default=now), a.agent_id)
+        return desks.idle(a, now)
 
     match policy.strategy:
         case "least_occupied":

@@ -105,3 +105,20 @@ def test_a_new_configuration_rebuilds_the_roster_with_its_agent_filter() -> None
     assert model.roster("default").agents == {"a1", "a2"}
     model.reconfigure(parse_config('[domains.default]\nagent_skills = ["sales"]\n'))
     assert model.roster("default").agents == {"a2"}
+
+
+def test_the_idle_order_puts_the_longest_idle_first_and_follows_every_agent_change() -> None:
+    model = model_of([*agent_events("a1", skills={"billing": 5}, second=2),
+                      *agent_events("a2", skills={"billing": 5}, second=1),
+                      *agent_events("a3", skills={"sales": 5}, second=3)])
+    assert model.idle_order("default", "billing").dated == ("a2", "a1")
+    assert model.idle_order("default", None).dated == ("a2", "a1", "a3")
+    order = model.idle_order("default", "billing")
+    model.apply(ev(Abandoned(), "nobody", 4))  # breaks the lifecycle: no agent changed
+    assert model.idle_order("default", "billing") is order
+    # A conversation event changes a2's state (assigned at second 5, then released at 6):
+    # not an agent event, and still a new place in the order.
+    for event in [*arrival_events("c1", second=5), ev(Assigned(agent_id="a2"), "c1", 5, source=ROUTER),
+                  ev(Resolved(resolved_by="agent"), "c1", 6)]:
+        assert model.apply(event) is None
+    assert model.idle_order("default", "billing").dated == ("a1", "a2")

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from services.router.audit import audit
 from services.router.config import RoutingConfig, parse_config
 from services.router.emitted import decision_event
 from services.router.model import RoutingModel
-from services.router.policy import Assign, Expire, Offer, Overflow, decide
+from services.router.policy import Assign, Decision, Expire, Offer, Overflow, _Desks, decide, pick
 
 SKILLS = ("billing", "tech", "french")
 CHANNELS: tuple[Channel, ...] = ("chat", "voice", "messaging", "email")
@@ -92,6 +93,7 @@ class Run:
         conversation back in a queue, for the next pass to place)."""
         for _ in range(3):
             decisions = decide(self.model, "default", now)
+            assert decisions == decide_weighing_everyone(self.model, now)
             made = [decision_event(d, self.model, source=ROUTER, now=now) for d in decisions]
             for event, pending in made:
                 self.model.expect(event.id, pending)
@@ -103,6 +105,19 @@ class Run:
             if not any(isinstance(d, (Expire, Overflow)) for d in decisions):
                 return
         raise AssertionError("a round did not settle in three passes")
+
+
+def decide_weighing_everyone(model: RoutingModel, now: datetime) -> list[Decision]:
+    """The pass with longest-idle choosing by weighing every candidate (the plain
+    definition), instead of walking the cached idle order to the first who fits."""
+    def weigh_all(desks: _Desks, conv: Any, skills: dict[str, int], skill: str | None,
+                  excluded: set[str], now: datetime) -> str | None:
+        fits = [a for a in desks._candidates(skill)
+                if a.agent_id not in excluded and desks._fits(a, conv, skills)]
+        return pick(fits, desks.config.policy(conv.queue), conv, desks, now) if fits else None
+
+    with patch.object(_Desks, "_longest_idle", weigh_all):
+        return decide(model, "default", now)
 
 
 def load_of(model: RoutingModel, agent_id: str) -> list[tuple[str, str]]:
