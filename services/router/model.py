@@ -13,7 +13,6 @@ nothing is decided twice while a decision is in flight.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,8 +44,8 @@ class Pending:
 class Roster:
     """The available agents a domain serves, and those of them with each skill."""
 
-    agents: frozenset[str]
-    by_skill: Mapping[str, tuple[str, ...]]
+    agents: set[str]
+    by_skill: dict[str, set[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +73,8 @@ class RoutingModel:
         self.agents: dict[str, AgentState] = {}
         self.waiting: set[str] = set()
         """Conversations queued or offered (any domain)."""
+        self.waiting_by_queue: dict[str, set[str]] = {}
+        """The same, by the queue they wait in (do not mutate)."""
         self.last_agent: dict[str, tuple[str, datetime]] = {}
         """Customer -> the agent who last held one of their conversations, and when."""
         self.excluded: dict[str, dict[str, datetime]] = {}
@@ -86,15 +87,15 @@ class RoutingModel:
         self.available: set[str] = set()
         """Agents logged in with status available: the only ones offered anything."""
         self._loads: dict[str, tuple[AgentState, dict[str, int]]] = {}
-        self._rosters: dict[str, tuple[int, Roster]] = {}
+        self._rosters: dict[str, Roster] = {}
         self._idle: dict[str, tuple[AgentState, datetime | None]] = {}
         self._orders: dict[tuple[str, str | None], tuple[tuple[int, int], IdleOrder]] = {}
         self.agents_version = 0
         """Counts every new agent state, whichever event made it: what is derived from
         agent states (the idle order) stays valid while it stands."""
         self._agents_changed = 0
-        """Counts agent events and reconfigurations: who is available with which skills
-        changes only then, so a domain's roster is rebuilt only then."""
+        """Counts agent events and reconfigurations: who is in a domain's roster changes
+        only then (an idle order is valid for one count and one `agents_version`)."""
         self.applied = 0
         self.latest: datetime | None = None
         self._finished: deque[tuple[datetime, str]] = deque()
@@ -103,6 +104,7 @@ class RoutingModel:
         """Use a reloaded configuration from the next decision on."""
         self.config = config
         self._agents_changed += 1
+        self._rosters.clear()  # which agents a domain serves may have changed
 
     def expect(self, event_id: str, pending: Pending) -> None:
         """Remember a decision produced under `event_id` until it comes back."""
@@ -127,19 +129,29 @@ class RoutingModel:
         return load
 
     def roster(self, domain: str) -> Roster:
-        """The available agents `domain` serves, indexed by skill (do not mutate)."""
-        cached = self._rosters.get(domain)
-        if cached is not None and cached[0] == self._agents_changed:
-            return cached[1]
-        rules = self.config.domains[domain]
-        ids = [a for a in self.available if serves(rules, self.agents[a])]
-        by_skill: dict[str, list[str]] = {}
-        for agent_id in ids:
-            for skill in self.agents[agent_id].skills:
-                by_skill.setdefault(skill, []).append(agent_id)
-        roster = Roster(frozenset(ids), {s: tuple(a) for s, a in by_skill.items()})
-        self._rosters[domain] = (self._agents_changed, roster)
+        """The available agents `domain` serves, indexed by skill (do not mutate). Built once,
+        then kept up to date agent by agent as agent events arrive."""
+        roster = self._rosters.get(domain)
+        if roster is None:
+            roster = Roster(set(), {})
+            for agent_id in self.available:
+                self._enrol(domain, roster, self.agents[agent_id])
+            self._rosters[domain] = roster
         return roster
+
+    def _enrol(self, domain: str, roster: Roster, agent: AgentState) -> None:
+        if agent.agent_id in self.available and serves(self.config.domains[domain], agent):
+            roster.agents.add(agent.agent_id)
+            for skill in agent.skills:
+                roster.by_skill.setdefault(skill, set()).add(agent.agent_id)
+
+    def _update_rosters(self, before: AgentState | None, after: AgentState) -> None:
+        for domain, roster in self._rosters.items():
+            if before is not None and before.agent_id in roster.agents:
+                roster.agents.discard(before.agent_id)
+                for skill in before.skills:
+                    roster.by_skill[skill].discard(before.agent_id)
+            self._enrol(domain, roster, after)
 
     def idle_since(self, agent: AgentState) -> datetime | None:
         """When the agent last became idle: the latest of logging in, becoming available,
@@ -185,13 +197,15 @@ class RoutingModel:
         try:
             if event.type in AGENT_EVENTS:
                 self._agents_changed += 1
-                agent = agents.apply(self.agents.get(event.subject), event)
+                before = self.agents.get(event.subject)
+                agent = agents.apply(before, event)
                 self.agents[event.subject] = agent
                 self.agents_version += 1
                 if agent.logged_in and agent.status == "available":
                     self.available.add(agent.agent_id)
                 else:
                     self.available.discard(agent.agent_id)
+                self._update_rosters(before, agent)
             else:
                 self._conversation(event)
         except LifecycleError as exc:
@@ -214,10 +228,8 @@ class RoutingModel:
                 self.agents[agent_id] = agents.apply_change(self.agents.get(agent_id), agent_id,
                                                             change)
                 self.agents_version += 1
-        if after.waiting_in:
-            self.waiting.add(cid)
-        else:
-            self.waiting.discard(cid)
+        self._wait_in(cid, before.waiting_in if before else None, after.waiting_in)
+        if not after.waiting_in:
             self.excluded.pop(cid, None)
         self._remember_agent(before, after, event.time)
         if isinstance(event.data, (OfferDeclined, OfferExpired)):
@@ -225,6 +237,19 @@ class RoutingModel:
             self.excluded.setdefault(cid, {})[event.data.agent_id] = event.time + hold_off
         if after.phase in TERMINAL_PHASES and (before is None or before.phase not in TERMINAL_PHASES):
             self._finished.append((event.time, cid))
+
+    def _wait_in(self, cid: str, was: str | None, now: str | None) -> None:
+        if was == now:
+            return
+        if was is not None:
+            self.waiting.discard(cid)
+            waiting = self.waiting_by_queue[was]
+            waiting.discard(cid)
+            if not waiting:
+                del self.waiting_by_queue[was]
+        if now is not None:
+            self.waiting.add(cid)
+            self.waiting_by_queue.setdefault(now, set()).add(cid)
 
     def _remember_agent(self, before: ConversationState | None, after: ConversationState,
                         t: datetime) -> None:

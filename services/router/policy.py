@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
-from services.router.config import QueuePolicy, RoutingConfig
+from services.router.config import ANY_QUEUE, QueuePolicy, RoutingConfig
 from services.router.model import RoutingModel
 
 
@@ -52,9 +52,11 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
     """Every decision due at `now` for the queues of `domain`."""
     config = model.config
     in_flight = {p.conversation_id for p in model.pending.values()}
-    # Filter before sorting: other domains' waiting conversations can be most of them.
+    queues = config.domains[domain].queues
+    waiting = model.waiting if ANY_QUEUE in queues else (
+        cid for q in queues for cid in model.waiting_by_queue.get(q, ()))
     mine = [model.conversations[c] for c in sorted(
-        c for c in model.waiting
+        c for c in waiting
         if c not in in_flight and config.domain_of(model.conversations[c].queue) == domain)]
     decisions: list[Decision] = []
     queued: list[ConversationState] = []

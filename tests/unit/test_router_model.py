@@ -89,14 +89,20 @@ def test_a_domains_roster_follows_agent_events_and_nothing_else() -> None:
                       *agent_events("a2", skills={"sales": 3}, second=1)])
     roster = model.roster("default")
     assert roster.agents == {"a1", "a2"}
-    assert roster.by_skill == {"billing": ("a1",), "sales": ("a2",)}
+    assert roster.by_skill == {"billing": {"a1"}, "sales": {"a2"}}
     for event in arrival_events("c1", second=2):
         model.apply(event)
-    assert model.roster("default") is roster  # a conversation changes nobody's availability
+    assert roster.agents == {"a1", "a2"}  # a conversation changes nobody's availability
     model.apply(ev(AgentStatusChanged(status="away"), "a1", 3))
-    assert model.roster("default").agents == {"a2"}
+    assert (roster.agents, roster.by_skill["billing"]) == ({"a2"}, set())
     model.apply(ev(AgentStatusChanged(status="available"), "a1", 4))
-    assert model.roster("default").by_skill["billing"] == ("a1",)
+    assert roster.by_skill["billing"] == {"a1"}
+    # Logging in again with other skills moves the agent; a newcomer joins.
+    for event in [*agent_events("a1", skills={"tech": 2}, second=5),
+                  *agent_events("a3", skills={"billing": 1}, second=5)]:
+        model.apply(event)
+    assert model.roster("default") is roster
+    assert roster.by_skill == {"billing": {"a3"}, "sales": {"a2"}, "tech": {"a1"}}
 
 
 def test_a_new_configuration_rebuilds_the_roster_with_its_agent_filter() -> None:
