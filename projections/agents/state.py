@@ -7,6 +7,8 @@ from datetime import datetime
 
 from schemas.events.vocabulary import SYNC_CHANNELS
 
+DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
+
 RECENT_IDS = 256
 """Agent events de-duplicated by id over this many latest events (agents live long)."""
 
@@ -38,6 +40,14 @@ class AgentState:
     def sync_busy(self) -> bool:
         """True while holding a synchronous (voice, live chat) conversation."""
         return any(self.holding.get(c) for c in SYNC_CHANNELS)
+
+    def speaks(self, language: str) -> bool:
+        """Whether the agent works in `language` (an agent who states none works in English)."""
+        return language in (self.languages or DEFAULT_LANGUAGES)
+
+    def has_skills(self, required: dict[str, int]) -> bool:
+        """Whether every required skill is held at least at the required proficiency."""
+        return all(self.skills.get(s, 0) >= level for s, level in required.items())
 
     def free_slots(self, channel: str) -> int:
         """How many more conversations of `channel` this agent could take now."""

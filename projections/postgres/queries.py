@@ -36,12 +36,14 @@ async def get_conversation(conn: AsyncConnection[Any], schema: str,
 
 
 async def list_queues(conn: AsyncConnection[Any], schema: str, now: datetime) -> list[Row]:
-    """`queue_live`: per queue waiting, offered, oldest wait (seconds at `now`), counts."""
+    """`queue_live`: per queue waiting, offered, oldest wait (seconds at `now`), counts, and the
+    agents eligible for its work and available for it now."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(sql.SQL(
             "SELECT queue, waiting, offered, oldest_since,"
             " greatest(0, extract(epoch FROM (%s - oldest_since)))::float8 AS oldest_wait_s,"
-            " by_priority, by_channel FROM {}.queue_live ORDER BY queue").format(
+            " by_priority, by_channel, agents_eligible, agents_available"
+            " FROM {}.queue_live ORDER BY queue").format(
             sql.Identifier(schema)), (now,))
         return await cur.fetchall()
 

@@ -1,7 +1,7 @@
 """Projection states as the column tuples of the read-model tables (pure).
 
 The column lists here are the single description of each table's layout that
-the store writes with; they follow `migrations/001_read_models.sql`.
+the store writes with; they follow `migrations/`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ AGENT_COLUMNS: tuple[str, ...] = (
     "agent_id", "logged_in", "status", "status_since", "skills", "capacity", "holding", "state",
 )
 WAITING_COLUMNS: tuple[str, ...] = (
-    "conversation_id", "queue", "priority", "channel", "since", "offered_to",
+    "conversation_id", "queue", "priority", "channel", "since", "offered_to", "language",
+    "required_skills",
 )
-JSONB_COLUMNS = frozenset({"state", "skills", "capacity", "holding"})
+JSONB_COLUMNS = frozenset({"state", "skills", "capacity", "holding", "required_skills"})
 """Columns passed as JSON text and cast to jsonb by the store."""
 
 Row = tuple[object, ...]
@@ -66,11 +67,14 @@ class WaitingRow:
     channel: str
     since: datetime
     offered_to: str | None
+    language: str
+    required_skills: dict[str, int]
+    """What an agent needs to take it; `queue_live` counts the agents who have it."""
 
     def values(self) -> Row:
         """The row in `WAITING_COLUMNS` order."""
         return (self.conversation_id, self.queue, self.priority, self.channel, self.since,
-                self.offered_to)
+                self.offered_to, self.language, _json(self.required_skills))
 
 
 def waiting_row(s: ConversationState) -> WaitingRow | None:
@@ -81,4 +85,5 @@ def waiting_row(s: ConversationState) -> WaitingRow | None:
     if s.phase not in WAITING_PHASES:
         return None
     return WaitingRow(s.conversation_id, s.queue, s.priority, s.channel,
-                      s.queued_at or s.last_event_at, s.offered_agent_id)
+                      s.queued_at or s.last_event_at, s.offered_agent_id, s.language,
+                      dict(s.required_skills))

@@ -247,9 +247,7 @@ class _Desks:
     def _fits(self, agent: AgentState, conv: ConversationState, skills: dict[str, int]) -> bool:
         if not self.free(agent, conv.channel):
             return False
-        if conv.language not in (agent.languages or ("en",)):
-            return False
-        return all(agent.skills.get(s, 0) >= level for s, level in skills.items())
+        return agent.speaks(conv.language) and agent.has_skills(skills)
 
     def _previous_agent(self, conv: ConversationState, now: datetime) -> str | None:
         last = self.model.last_agent.get(conv.customer_id)

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
+from log_support import produce
 from psycopg import sql
 from tests_support import wait_for
 
@@ -24,11 +25,10 @@ from projections.postgres.store import read_offsets
 from projections.replay import ReadModels, fold
 from projections.state_codec import dump
 from schemas.codec import encode
-from schemas.envelope import Envelope, new_event
-from schemas.events import EventData
+from schemas.envelope import new_event
 from schemas.events.conversation import ConversationStarted, MessageReceived, Resolved
-from schemas.topics import AGENTS, CONVERSATIONS
-from services.runtime.kafka_clients import ensure_topics, sync_producer
+from schemas.topics import CONVERSATIONS
+from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -45,22 +45,6 @@ def pg_settings(settings: Settings, fresh_db: str) -> Settings:
 @pytest.fixture
 def schema() -> str:
     return f"rm_{uuid.uuid4().hex[:8]}"
-
-
-def produce(settings: Settings,
-            items: list[Envelope[EventData] | tuple[str, bytes, bytes]]) -> None:
-    """Events keyed by subject on their topic; raw (topic, key, bytes) items as they are."""
-    producer = sync_producer(settings, "test-projector")
-    try:
-        for item in items:
-            if isinstance(item, tuple):
-                producer.send(item[0], key=item[1], value=item[2])
-            else:
-                topic = AGENTS if item.type.startswith("cc.agent.") else CONVERSATIONS
-                producer.send(topic, key=item.subject.encode(), value=encode(item))
-        producer.flush(timeout=30)
-    finally:
-        producer.close()
 
 
 def rows(conn: psycopg.Connection[Any], schema: str, table: str, where: str, prefix: str,
@@ -91,6 +75,9 @@ def assert_rows_equal_fold(conn: psycopg.Connection[Any], schema: str, prefix: s
             for c, r in waiting.items()} == {
         w.conversation_id: (q, w.priority, w.channel, w.since, w.offered_to)
         for q, state in expected.queues.items() for w in state.waiting}
+    assert {c: (r["language"], r["required_skills"]) for c, r in waiting.items()} == {
+        c: (expected.conversations[c].language, expected.conversations[c].required_skills)
+        for c in waiting}
 
 
 def test_projected_rows_equal_the_offline_fold_of_the_same_log(pg_settings: Settings,
@@ -158,7 +145,7 @@ def test_poison_records_are_kept_as_rejects_and_the_projector_goes_on(pg_setting
 
 def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: str) -> None:
     with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
-        assert migrate(conn, schema) == ["001_read_models"]
+        assert migrate(conn, schema) == ["001_read_models", "002_queue_staffing"]
         assert migrate(conn, schema) == []
         tables = {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",

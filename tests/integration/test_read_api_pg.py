@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from log_support import produce
 
+from projections.conversations.state import WAITING_PHASES, ConversationState
 from projections.postgres.projector import run_projector
 from projections.postgres.sample_log import sample_log
-from projections.replay import fold
-from schemas.codec import encode
-from schemas.topics import AGENTS, CONVERSATIONS
+from projections.replay import ReadModels, fold
+from schemas.envelope import Envelope, new_event
+from schemas.events import EventData
+from schemas.events.agent import AgentStatusChanged, LoggedIn, LoggedOut
+from schemas.events.conversation import Assigned, ConversationStarted, Queued
+from schemas.events.vocabulary import AgentStatus, Channel, mode_of
 from services.ingest.app import create_app
-from services.runtime.kafka_clients import ensure_topics, sync_producer
+from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import ALL_SCOPES, ApiKey, Settings
 
 pytestmark = pytest.mark.integration
@@ -29,12 +35,7 @@ def test_read_endpoints_answer_from_the_projected_rows(settings: Settings, fresh
                                         ApiKey("writer", ALL_SCOPES - {"read"})))
     prefix = f"r{uuid.uuid4().hex[:6]}-"
     events = sample_log(60, 6, seed=31, start=datetime(2025, 6, 1, tzinfo=UTC), prefix=prefix)
-    producer = sync_producer(cfg, "test-read-api")
-    for e in events:
-        topic = AGENTS if e.type.startswith("cc.agent.") else CONVERSATIONS
-        producer.send(topic, key=e.subject.encode(), value=encode(e))
-    producer.flush(timeout=30)
-    producer.close()
+    produce(cfg, list(events), "test-read-api")
     run_projector(cfg, until_caught_up=True)
     expected = fold(events)
     resolved = next(s for s in expected.conversations.values() if s.phase == "resolved")
@@ -69,3 +70,86 @@ def test_read_endpoints_answer_from_the_projected_rows(settings: Settings, fresh
             assert mine[aid]["total_load"] == sum(len(c) for c in state.holding.values())
         available = client.get("/v1/agents", params={"status": "available"}, headers=AUTH).json()
         assert available["agents"] and {a["status"] for a in available["agents"]} == {"available"}
+
+
+
+def test_queues_count_the_agents_eligible_and_available_for_their_work(
+        settings: Settings, fresh_db: str) -> None:
+    ensure_topics(settings)
+    cfg = dataclasses.replace(settings, database_url=fresh_db,
+                              api_keys=(ApiKey("reader", frozenset({"read"})),))
+    p = f"s{uuid.uuid4().hex[:6]}-"
+    # Skills and queues carry the prefix, so no other test's agents qualify.
+    billing, tech = f"{p}billing", f"{p}tech"
+    clock = iter(datetime(2025, 6, 2, tzinfo=UTC) + timedelta(seconds=i) for i in range(1000))
+
+    def event(data: Any, subject: str) -> Envelope[EventData]:  # WIRE_TYPE comes from a decorator
+        return new_event(data, subject=f"{p}{subject}", source="test", time=next(clock))
+
+    def agent(name: str, skills: dict[str, int], languages: list[str], status: AgentStatus = "available",
+              capacity: dict[str, int] | None = None) -> list[Envelope[EventData]]:
+        return [event(LoggedIn(skills=skills, languages=languages,
+                               capacity=capacity or {"chat": 1, "messaging": 2}), name),
+                event(AgentStatusChanged(status=status), name)]
+
+    def held(conv: str, channel: Channel, agent_id: str) -> list[Envelope[EventData]]:
+        return [event(ConversationStarted(channel=channel, mode=mode_of(channel),
+                                          customer_id="cust", queue=tech), conv),
+                event(Queued(queue=tech), conv),
+                event(Assigned(agent_id=f"{p}{agent_id}"), conv)]
+
+    def waiting(conv: str, channel: Channel, queue: str, language: str,
+                skills: dict[str, int]) -> list[Envelope[EventData]]:
+        return [event(ConversationStarted(channel=channel, mode=mode_of(channel),
+                                          customer_id="cust", queue=queue, language=language),
+                      conv),
+                event(Queued(queue=queue, required_skills=skills), conv)]
+
+    events = [
+        *agent("a-ok", {billing: 4}, ["fr"]),
+        *agent("a-low", {billing: 2}, ["fr"]),
+        *agent("a-english", {billing: 5}, ["en"]),
+        *agent("a-busy", {billing: 3}, ["fr"], status="busy"),
+        *agent("a-on-call", {billing: 5, tech: 2}, ["fr", "en"],
+               capacity={"voice": 1, "chat": 1, "messaging": 8}),
+        *agent("a-full", {tech: 3}, ["en"], capacity={"messaging": 1}),
+        *agent("a-gone", {billing: 5, tech: 5}, ["fr", "en"]),
+        event(LoggedOut(), "a-gone"),
+        *held("c-call", "voice", "a-on-call"),
+        *held("c-msg", "messaging", "a-full"),
+        *waiting("c-fr", "chat", billing, "fr", {billing: 3}),
+        *waiting("c-tech", "messaging", tech, "en", {tech: 2}),
+    ]
+    produce(cfg, list(events), "test-read-api-staffing")
+    run_projector(cfg, until_caught_up=True)
+
+    with TestClient(create_app(cfg)) as client:
+        queues = {q["queue"]: q for q in client.get("/v1/queues", headers=AUTH).json()["queues"]}
+    staffing = {q: (r["agents_eligible"], r["agents_available"]) for q, r in queues.items()
+                if q.startswith(p)}
+    # billing: a-ok, a-busy (not available) and a-on-call (on a voice call: no chat now);
+    # a-low lacks the level, a-english the language, a-gone logged out.
+    # tech: a-on-call (messaging is not blocked by a call) and a-full (no free slot).
+    assert staffing == {billing: (3, 1), tech: (2, 1)}
+    assert staffing == queue_staffing(fold(events))
+
+
+def queue_staffing(models: ReadModels) -> dict[str, tuple[int, int]]:
+    """Per queue with someone waiting: the logged-in agents with the skills and language of
+    one of its waiting conversations, and those of them available with a free slot for it
+    (what `queue_live` must say, from the pure states)."""
+    waiting: dict[str, list[ConversationState]] = {}
+    for conv in models.conversations.values():
+        if conv.phase in WAITING_PHASES:
+            waiting.setdefault(conv.queue, []).append(conv)
+    staffing = {}
+    for queue, convs in waiting.items():
+        eligible = available = 0
+        for agent in models.agents.values():
+            fits = [c for c in convs if agent.logged_in and agent.speaks(c.language)
+                    and agent.has_skills(c.required_skills)]
+            eligible += bool(fits)
+            available += agent.status == "available" and any(
+                agent.free_slots(c.channel) > 0 for c in fits)
+        staffing[queue] = (eligible, available)
+    return staffing

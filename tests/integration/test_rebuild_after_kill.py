@@ -16,14 +16,13 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
+from log_support import produce
 from psycopg import sql
 from tests_support import wait_for
 
 from projections.postgres.rebuild import rebuild
 from projections.postgres.sample_log import sample_log
-from schemas.codec import encode
-from schemas.topics import AGENTS, CONVERSATIONS
-from services.runtime.kafka_clients import ensure_topics, sync_producer
+from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -65,12 +64,7 @@ def test_killed_projector_restarted_equals_a_fresh_rebuild(settings: Settings,
     events = sample_log(5000, 50, seed=99, start=datetime(2025, 5, 1, tzinfo=UTC),
                         prefix=f"k{uuid.uuid4().hex[:6]}-")
     assert len(events) >= 50_000
-    producer = sync_producer(cfg, "test-kill")
-    for e in events:
-        topic = AGENTS if e.type.startswith("cc.agent.") else CONVERSATIONS
-        producer.send(topic, key=e.subject.encode(), value=encode(e))
-    producer.flush(timeout=120)
-    producer.close()
+    produce(cfg, list(events), "test-kill")
 
     live, fresh = "live", "rebuilt"
     first = start_projector(cfg, live)

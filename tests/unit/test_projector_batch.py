@@ -154,12 +154,13 @@ def test_a_lifecycle_violation_is_rejected_with_its_reason_and_the_batch_goes_on
 
 
 def test_a_conversation_leaves_queue_waiting_when_it_stops_waiting() -> None:
-    queued = new_event(Queued(queue="billing", priority=5), subject="c-4", source="test",
-                       time=T0 + timedelta(seconds=1))
+    queued = new_event(Queued(queue="billing", priority=5, required_skills={"billing": 3}),
+                       subject="c-4", source="test", time=T0 + timedelta(seconds=1))
     store = DictStore()
     rows = store.run(to_records([started("c-4", T0), queued]))
     since = T0 + timedelta(seconds=1)
-    assert rows.waiting == [WaitingRow("c-4", "billing", 5, "chat", since, None)]
+    assert rows.waiting == [
+        WaitingRow("c-4", "billing", 5, "chat", since, None, "en", {"billing": 3})]
     resolve = new_event(Resolved(resolved_by="customer"), subject="c-4", source="test",
                         time=T0 + timedelta(seconds=9))
     rows = store.run([SourceRecord(CONVERSATIONS, 0, 99, encode(resolve))])
