@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.events.vocabulary import SYNC_CHANNELS
 
 Strategy = Literal["longest_idle", "least_occupied", "most_proficient"]
+Proficiency = Annotated[int, Field(ge=1, le=10)]
 ANY_QUEUE = "*"
 DEFAULT_QUEUE = "default"
 """The `[queues.default]` table: settings for every queue the file does not name."""
@@ -53,6 +54,10 @@ class Overflow(_Strict):
 
 class QueuePolicy(_Strict):
     strategy: Strategy = "longest_idle"
+    required_skills: dict[str, Proficiency] = Field(default_factory=dict)
+    """Skills (name -> minimum proficiency 1..10) every conversation in this queue needs, on
+    top of its own: a tier-2 queue asks for `tier2` of whatever is escalated or transferred
+    into it. Where both name a skill, the higher level counts."""
     offer_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     auto_accept: bool = False
     """Assign without an offer (usual for messaging and email)."""

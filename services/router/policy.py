@@ -121,9 +121,17 @@ def effective_priority(conv: ConversationState, config: RoutingConfig, now: date
     return priority
 
 
+def needed_skills(conv: ConversationState, policy: QueuePolicy) -> dict[str, int]:
+    """The conversation's own skills and its queue's, the higher level where both name one."""
+    skills = dict(policy.required_skills)
+    for skill, level in conv.required_skills.items():
+        skills[skill] = max(level, skills.get(skill, 0))
+    return skills
+
+
 def required_skills(conv: ConversationState, policy: QueuePolicy, now: datetime) -> dict[str, int]:
     """The skills still required after the bullseye rings the wait has reached."""
-    skills = dict(conv.required_skills)
+    skills = needed_skills(conv, policy)
     wait = waited(conv, now)
     for ring in policy.relax:
         if wait < ring.after_s:
@@ -267,8 +275,8 @@ def pick(fits: list[AgentState], policy: QueuePolicy, conv: ConversationState, d
         case "least_occupied":
             best = min(fits, key=lambda a: (_occupancy(a, desks), *idle(a)))
         case "most_proficient":
-            best = min(fits, key=lambda a: (-sum(a.skills.get(s, 0) for s in conv.required_skills),
-                                            *idle(a)))
+            needed = needed_skills(conv, policy)
+            best = min(fits, key=lambda a: (-sum(a.skills.get(s, 0) for s in needed), *idle(a)))
         case _:
             best = min(fits, key=idle)
     return best.agent_id

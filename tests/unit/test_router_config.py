@@ -3,6 +3,8 @@ mistake reported with its path, capacity clamping and which domain routes a queu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.router.config import (
@@ -75,6 +77,16 @@ def test_an_empty_file_gives_the_defaults() -> None:
     assert config.queues == {}
 
 
+def test_the_example_file_is_valid_and_states_the_defaults() -> None:
+    example = Path(__file__).parents[2] / "services" / "router" / "routing.example.toml"
+    config = parse_config(example.read_text(encoding="utf-8"))
+    defaults = default_config()
+    assert (config.routing, config.priority) == (defaults.routing, defaults.priority)
+    assert config.domains == defaults.domains
+    assert config.policy("anything") == QueuePolicy()
+    assert config.policy("tier2").required_skills == {"tier2": 1}
+
+
 def test_a_queue_without_a_table_gets_the_default_policy() -> None:
     policy = default_config().policy("billing")
     assert policy == QueuePolicy()
@@ -139,7 +151,10 @@ def test_a_value_of_the_wrong_type_is_named_with_its_path(text: str, path: str) 
      "less than or equal to 10"),
     ("[queues.billing]\noverflow = { after_s = 0, to = 'tier2' }\n", "queues.billing.overflow.after_s",
      "greater than 0"),
-], ids=["tick", "max-async", "forget", "priority", "timeout", "exclusion", "lower-by", "overflow"])
+    ("[queues.tier2]\nrequired_skills = { tier2 = 0 }\n", "queues.tier2.required_skills.tier2",
+     "greater than or equal to 1"),
+], ids=["tick", "max-async", "forget", "priority", "timeout", "exclusion", "lower-by", "overflow",
+        "queue-skill"])
 def test_an_out_of_range_value_is_named_with_its_path_and_bound(text: str, path: str, bound: str) -> None:
     (problem,) = problems_of(text)
     assert problem.startswith(f"{path}: ") and bound in problem, problem

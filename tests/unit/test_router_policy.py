@@ -15,6 +15,7 @@ from schemas.events.conversation import (
     Assigned,
     BotHandoffRequested,
     ConversationStarted,
+    Escalated,
     MessageReceived,
     OfferAccepted,
     OfferDeclined,
@@ -327,6 +328,34 @@ def test_an_exclusion_is_dropped_once_the_conversation_is_placed() -> None:
     carry_out(model, decide(model, "default", at(8)), 8)
     assert model.conversations["c1"].holder == "a2"
     assert "c1" not in model.excluded
+
+
+# Skills a queue asks of everything in it.
+
+TIER2 = "[queues.tier2]\nrequired_skills = { tier2 = 3, billing = 7 }\n"
+
+
+@pytest.mark.parametrize(("queue", "own", "needed"), [
+    ("tier2", {}, {"tier2": 3, "billing": 7}),
+    ("tier2", {"billing": 5, "french": 4}, {"tier2": 3, "billing": 7, "french": 4}),
+    ("tier2", {"billing": 9}, {"tier2": 3, "billing": 9}),
+    ("billing", {"billing": 5}, {"billing": 5}),
+], ids=["queue-only", "merged-queue-higher", "merged-own-higher", "queue-without-skills"])
+def test_a_queue_adds_its_skills_to_the_conversations_own(
+        queue: str, own: dict[str, int], needed: dict[str, int]) -> None:
+    config = parse_config(TIER2)
+    model = model_of(arrival_events("c1", queue=queue, skills=own), config)
+    assert required_skills(model.conversations["c1"], config.policy(queue), at(1)) == needed
+
+
+def test_a_conversation_escalated_into_a_tier_queue_goes_to_an_agent_with_its_skill() -> None:
+    model = model_of([
+        *agent_events("a1", skills={"billing": 9}), *agent_events("a2", skills={"billing": 9}),
+        *agent_events("a3", skills={"billing": 7, "tier2": 3}),
+        *holding("c1", "a1"),
+    ], TIER2)
+    model.apply(ev(Escalated(tier=2, to_queue="tier2"), "c1", 5))
+    assert placed(model, 6) == {"c1": "a3"}
 
 
 # Bullseye relaxation.
