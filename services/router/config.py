@@ -103,6 +103,11 @@ class Routing(_Strict):
     """Offer a customer's previous agent first for this long after their last contact."""
     forget_after_s: float = Field(default=86_400.0, gt=0)
     """Finished conversations are dropped from memory this long after they end."""
+    away_on_missed_offer: bool = True
+    """RONA (redirect on no answer): an agent who lets an offer expire is set away with
+    `missed_offer_aux_code`, so the next customers are not offered to someone who is not at
+    the desk; the agent sets themselves available when back."""
+    missed_offer_aux_code: str = Field(default="missed_offer", min_length=1, max_length=100)
 
 
 class _File(_Strict):

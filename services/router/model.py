@@ -37,7 +37,8 @@ class Pending:
 
     conversation_id: str
     agent_id: str | None
-    channel: str
+    channel: str | None
+    """None: the whole agent, whose status change is on its way."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,15 @@ class Overflow:
     to_queue: str
 
 
-Decision = Offer | Assign | Expire | Overflow
+@dataclass(frozen=True, slots=True)
+class SetAway:
+    """RONA: the agent let the offer of `conversation_id` expire and is set away."""
+
+    conversation_id: str
+    agent_id: str
+
+
+Decision = Offer | Assign | Expire | Overflow | SetAway
 
 
 def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
@@ -62,7 +70,9 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
     queued: list[ConversationState] = []
     for conv in mine:
         if conv.phase == "offered":
-            decisions.extend(_offer_due(conv, now))
+            due = _offer_due(conv, now)
+            decisions.extend(due)
+            decisions.extend(_missed(model, due, decisions))
         elif (overflow := _overflow_due(conv, config.policy(conv.queue), now)) is not None:
             decisions.append(overflow)
         else:
@@ -71,7 +81,7 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
         return decisions  # nothing to place: no need to weigh every agent's load
     queued.sort(key=lambda c: (-effective_priority(c, config, now), c.queued_at or c.started_at,
                                c.conversation_id))
-    desks = _Desks(model, domain)
+    desks = _Desks(model, domain, away={d.agent_id for d in decisions if isinstance(d, SetAway)})
     for conv in queued:
         agent = desks.choose(conv, now)
         if agent is None:
@@ -96,6 +106,21 @@ def _offer_due(conv: ConversationState, now: datetime) -> list[Decision]:
     if conv.offer_expires_at is not None and conv.offer_expires_at <= now:
         return [Expire(conv.conversation_id, agent)]
     return []
+
+
+def _missed(model: RoutingModel, due: list[Decision], so_far: list[Decision]) -> list[Decision]:
+    """SetAway for each agent whose offer expires while they are still available (once)."""
+    if not model.config.routing.away_on_missed_offer:
+        return []
+    already = {d.agent_id for d in so_far if isinstance(d, SetAway)}
+    missed: list[Decision] = []
+    for d in due:
+        agent = model.agents.get(d.agent_id) if isinstance(d, Expire) else None
+        if agent is not None and agent.logged_in and agent.status == "available" \
+                and agent.agent_id not in already:
+            missed.append(SetAway(d.conversation_id, agent.agent_id))
+            already.add(agent.agent_id)
+    return missed
 
 
 def _overflow_due(conv: ConversationState, policy: QueuePolicy, now: datetime) -> Overflow | None:
@@ -144,15 +169,21 @@ def required_skills(conv: ConversationState, policy: QueuePolicy, now: datetime)
 class _Desks:
     """The agents of a domain who could take something, with their load during one pass."""
 
-    def __init__(self, model: RoutingModel, domain: str) -> None:
+    def __init__(self, model: RoutingModel, domain: str, away: set[str]) -> None:
         self.model, self.config = model, model.config
         self.roster = model.roster(domain)
         self.roster_domain = domain
         self.reserved: dict[str, dict[str, int]] = {}
         """Loads changed during this pass (open decisions, this pass's own); the others
         are read from the model's cache when needed."""
+        self.away = set(away)
+        """Agents being set away (this pass or still on the way): offered nothing."""
         for pending in model.pending.values():
-            if pending.agent_id in self.roster.agents:
+            if pending.agent_id not in self.roster.agents:
+                continue
+            if pending.channel is None:
+                self.away.add(pending.agent_id)
+            else:
                 self.reserve(pending.agent_id, pending.channel)
         self._fruitless: set[tuple[object, ...]] = set()
         self.given: dict[str, datetime] = {}
@@ -171,6 +202,8 @@ class _Desks:
 
     def free(self, agent: AgentState, channel: str) -> bool:
         """Whether the agent has room for one more `channel` conversation."""
+        if agent.agent_id in self.away:
+            return False
         load = self.load(agent.agent_id)
         if load.get(channel, 0) >= self.config.capacity(agent.capacity, channel):
             return False

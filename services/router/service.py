@@ -23,7 +23,7 @@ from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.agent import AGENT_EVENTS
-from schemas.topics import CONVERSATIONS
+from schemas.topics import topic_for_type
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
@@ -185,8 +185,8 @@ class Router:
     def _write(self, decisions: list[Decision], now: datetime) -> None:
         made = [decision_event(d, self.model, source=self.source, now=now) for d in decisions]
         try:
-            futures = [self.producer.send(CONVERSATIONS, key=e.subject.encode(), value=encode(e))
-                       for e, _ in made]
+            futures = [self.producer.send(topic_for_type(e.type), key=e.subject.encode(),
+                                          value=encode(e)) for e, _ in made]
             self.producer.flush(timeout=10)
             for future in futures:
                 future.get(timeout=0)

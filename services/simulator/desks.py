@@ -61,6 +61,9 @@ class DeskConfig:
     break_share: float = 0.1
     """Chance a free agent takes a short break after finishing a conversation."""
     break_s: float = 10.0
+    missed_offer_back_s: float = 10.0
+    """Mean time an agent who let an offer expire takes to be back and set themselves
+    available (the router sets such an agent away: RONA)."""
     warmup_s: float = 2.0
     """Customers start arriving this long after the agents log in."""
     source: str = "switchboard/simulator-live"
@@ -146,6 +149,9 @@ class LiveDesks:
                 conv.offers_seen += 1
                 self.stats.offers += 1
                 self._answer_later(conv, agent_id, conv.offers_seen, now)
+            case cv.OfferExpired(agent_id=agent_id) if agent_id in self.agents:
+                conv.phase, conv.agent = "waiting", None
+                self._back_after_missing(agent_id, now)
             case cv.OfferDeclined() | cv.OfferExpired() | cv.Transferred(to_queue=str()) | \
                     cv.Escalated(to_queue=str()):
                 self._release(conv)
@@ -273,14 +279,24 @@ class LiveDesks:
         agent.holding.discard(cid)
         if agent.holding or not agent.available or self.rng.random() >= self.config.break_share:
             return
-        agent.available = False
         self._emit(agent_id, ag.AgentStatusChanged(status="away", aux_code="break"), now)
+        self._away_for(agent, self.config.break_s, now)
+
+    def _back_after_missing(self, agent_id: str, now: datetime) -> None:
+        """The agent was away from the desk when the offer came; back later, they say so."""
+        agent = self.agents[agent_id]
+        if agent.available:  # on a break, the break's end sets them available
+            self._away_for(agent, self.config.missed_offer_back_s, now)
+
+    def _away_for(self, agent: _Agent, mean_s: float, now: datetime) -> None:
+        """Away from the desk for a while (exponential, `mean_s`), then available again."""
+        agent.available = False
 
         def back(t: datetime) -> None:
             agent.available = True
-            self._emit(agent_id, ag.AgentStatusChanged(status="available"), t)
+            self._emit(agent.id, ag.AgentStatusChanged(status="available"), t)
 
-        self._later(now, self.rng.expovariate(1 / self.config.break_s), back)
+        self._later(now, self.rng.expovariate(1 / mean_s), back)
 
     # --- plumbing -------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
-from schemas.topics import CONVERSATIONS
+from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime.settings import Settings
 from services.simulator.config import QueueSpec
 
@@ -72,13 +72,14 @@ def router_process(settings: Settings, config: Path, domain: str, instance: str,
 
 
 class Tail:
-    """The events of `cc.conversations` written after it was created, for keys with a prefix."""
+    """The events of `cc.conversations` and `cc.agents` written after it was created, for keys
+    with a prefix."""
 
     def __init__(self, settings: Settings, prefix: str) -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
                                       group_id=None, enable_auto_commit=False)
-        partitions = [TopicPartition(CONVERSATIONS, p)
-                      for p in sorted(self.consumer.partitions_for_topic(CONVERSATIONS) or ())]
+        partitions = [TopicPartition(topic, p) for topic in (CONVERSATIONS, AGENTS)
+                      for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
         self.consumer.assign(partitions)
         self.consumer.seek_to_end(*partitions)
         for tp in partitions:

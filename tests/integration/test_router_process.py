@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from router_support import ROOT, Tail, router_process, write_config
+from router_support import ROOT, Event, Tail, router_process, write_config
 from tests_support import wait_for
 
+from schemas.events.agent import AgentStatusChanged
 from services.ingest.app import create_app, default_publisher
 from services.runtime.settings import ALL_SCOPES, ApiKey, Settings
 
@@ -88,6 +89,30 @@ async def test_offers_are_answered_through_the_ingest_api(
     assigned = [e for e in tail.read() if e.subject == cid][-1]
     assert assigned.data.agent_id == second  # type: ignore[attr-defined]
     assert assigned.source.startswith("switchboard/router/")
+
+
+async def test_an_agent_who_lets_an_offer_expire_is_set_away_until_back(
+        settings: Settings, ingest: httpx.AsyncClient, tail: Tail, run: str,
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path / "routing.toml", run, offer_timeout_s=1.5)
+    queue, skill, cid, agent = f"{run}-billing", f"{run}-billing", f"{run}-conv-1", f"{run}-a1"
+
+    def statuses() -> list[Event]:
+        return [e for e in tail.read()
+                if e.subject == agent and isinstance(e.data, AgentStatusChanged)]
+
+    with router_process(settings, config, run, "solo", tmp_path / "router.log"):
+        await _agent(ingest, agent, skill)
+        await _conversation(ingest, cid, queue, skill)
+        wait_for(lambda: "offer_expired" in tail.types_of(cid), "the offer to expire")
+        away = wait_for(lambda: statuses()[1:], "the router to set the agent away")
+        r = await ingest.post(f"/v1/agents/{agent}/status", json={"status": "available"})
+        assert r.status_code == 202, r.text
+        wait_for(lambda: tail.types_of(cid).count("offered") == 2,
+                 "the offer again once the agent is back and the exclusion is over")
+    assert (away[0].data.status, away[0].data.aux_code) == ("away", "missed_offer")
+    assert away[0].source.startswith("switchboard/router/")
+    assert [e.data.status for e in statuses()][:3] == ["available", "away", "available"]
 
 
 async def test_config_changes_apply_without_a_restart(

@@ -25,7 +25,7 @@ from schemas.events.conversation import (
     Resolved,
     Transferred,
 )
-from schemas.events.vocabulary import Channel, Sentiment
+from schemas.events.vocabulary import AgentStatus, Channel, Sentiment
 from services.router.config import parse_config
 from services.router.emitted import decision_event
 from services.router.model import Pending, RoutingModel, serves
@@ -35,6 +35,7 @@ from services.router.policy import (
     Expire,
     Offer,
     Overflow,
+    SetAway,
     decide,
     effective_priority,
     required_skills,
@@ -441,6 +442,60 @@ queues = ["tier2"]
     assert placed(model, 31, "escalations") == {"c1": "a1"}
 
 
+# RONA: an agent who lets an offer expire is set away.
+
+def missed(config: str = "") -> RoutingModel:
+    """a1 (messaging, room for eight) let the offer of c1 expire (offered at 1, timeout 20);
+    c2 arrived meanwhile and a1 could take it too."""
+    model = model_of([*agent_events("a1", capacity={"messaging": 8}),
+                      *arrival_events("c1", channel="messaging", second=1)], config)
+    carry_out(model, decide(model, "default", at(1)), 1)
+    for event in arrival_events("c2", channel="messaging", second=2):
+        model.apply(event)
+    return model
+
+
+def test_an_agent_who_lets_an_offer_expire_is_set_away_and_offered_nothing_meanwhile() -> None:
+    model = missed()
+    decisions = decide(model, "default", at(21))
+    assert decisions == [Expire("c1", "a1"), SetAway("c1", "a1")]
+    carry_out(model, decisions, 21)
+    assert (model.agents["a1"].status, model.agents["a1"].aux_code) == ("away", "missed_offer")
+    assert decide(model, "default", at(22)) == []
+    model.apply(ev(AgentStatusChanged(status="available"), "a1", 30))
+    assert placed(model, 30) == {"c2": "a1"}  # c1 keeps a1 excluded for a while
+
+
+def test_an_agent_being_set_away_is_offered_nothing_until_it_is_read_back() -> None:
+    model = missed()
+    for decision in (Expire("c1", "a1"), SetAway("c1", "a1")):
+        event, pending = decision_event(decision, model, source=ROUTER, now=at(21))
+        model.expect(event.id, pending)
+    assert decide(model, "default", at(21.5)) == []
+
+
+@pytest.mark.parametrize(("config", "status"), [
+    ("[routing]\naway_on_missed_offer = false\n", "available"),
+    ("", "away"),
+], ids=["rona-off", "already-away"])
+def test_only_an_expiry_when_rona_is_off_or_the_agent_already_away(config: str,
+                                                                     status: AgentStatus) -> None:
+    model = missed(config)
+    if status == "away":
+        model.apply(ev(AgentStatusChanged(status="away", aux_code="lunch"), "a1", 10))
+    assert decide(model, "default", at(21))[:2] == [Expire("c1", "a1")] + (
+        [Offer("c2", "a1", at(41))] if status == "available" else [])
+
+
+def test_setting_away_is_the_agents_event_with_the_configured_code() -> None:
+    model = model_of([*agent_events("a1"), *arrival_events("c1")],
+                     "[routing]\nmissed_offer_aux_code = \"rona\"\n")
+    event, pending = decision_event(SetAway("c1", "a1"), model, source=ROUTER, now=at(2))
+    assert (event.data, event.subject) == (AgentStatusChanged(status="away", aux_code="rona"), "a1")
+    assert event.type.startswith("cc.agent.")
+    assert pending == Pending("c1", "a1", None)
+
+
 # Auto-accept, accepted and expired offers.
 
 def test_an_auto_accept_queue_assigns_without_an_offer() -> None:
@@ -459,8 +514,8 @@ def test_an_offer_lasts_the_queues_offer_timeout() -> None:
 
 @pytest.mark.parametrize(("answer", "now", "expected"), [
     (None, 20, []),
-    (None, 21, [Expire("c1", "a1")]),
-    (None, 500, [Expire("c1", "a1")]),
+    (None, 21, [Expire("c1", "a1"), SetAway("c1", "a1")]),
+    (None, 500, [Expire("c1", "a1"), SetAway("c1", "a1")]),
     ("accepted", 2, [Assign("c1", "a1")]),
     ("accepted", 500, [Assign("c1", "a1")]),
 ], ids=["open", "expired-on-time", "expired-long-ago", "accepted", "accepted-then-expired"])
