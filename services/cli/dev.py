@@ -88,7 +88,8 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://{settings.ingest_host}:{settings.ingest_port}"
     plan = [("ingest", ["ingest"]), ("worker", ["worker"]), ("projector", ["projector"]),
-            ("router", ["router", *(["--config", str(args.routing)] if args.routing else [])])]
+            ("router", ["router", "--snapshot", str(settings.cache_dir / "dev" / "router.snapshot"),
+                        *(["--config", str(args.routing)] if args.routing else [])])]
     if not args.no_simulator:
         plan.append(("simulate", ["simulate", "--live", "--url", url, "--rate", str(args.rate),
                                   "--agents", str(args.agents), "--duration", str(args.duration),

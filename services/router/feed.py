@@ -1,4 +1,5 @@
-"""Reads every partition of `cc.conversations` and `cc.agents` from the start, decoded.
+"""Reads every partition of `cc.conversations` and `cc.agents` from the start (or from a
+snapshot's marks), decoded.
 
 No consumer group: every router instance (active or standby) keeps a complete,
 current picture, so a standby can take over as soon as it is caught up.
@@ -7,7 +8,9 @@ Records that do not decode are counted and skipped; the worker dead-letters them
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -19,6 +22,20 @@ from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime.settings import Settings
 
 Offsets = dict[TopicPartition, int]
+PROBE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where the feed stands on a partition: the next offset to read, and the timestamp of
+    the record just before it (None when unknown or at the start), by which a snapshot's
+    resume knows the log is still the one it was taken from."""
+
+    offset: int
+    before_ms: int | None
+
+
+Marks = dict[tuple[str, int], Mark]
 
 NOT_FOR_ROUTING = frozenset({
     "cc.conversation.message_received.v1", "cc.conversation.message_sent.v1",
@@ -42,6 +59,67 @@ class Feed:
         self.consumer.seek_to_beginning(*self.partitions)
         self.undecodable: Counter[str] = Counter()
         self.skipped = 0
+        self._last: dict[tuple[str, int], tuple[int, int]] = {}
+        """(topic, partition) -> offset and timestamp of the last record read there."""
+
+    def resume(self, marks: Marks) -> str | None:
+        """Read on from `marks` (a snapshot's); the reason they do not fit this log, if they
+        do not (the feed then stays at the beginning)."""
+        if set(marks) != {(tp.topic, tp.partition) for tp in self.partitions}:
+            return "it names other partitions than the log has"
+        starts = self.consumer.beginning_offsets(self.partitions)
+        ends = self.end_offsets()
+        for tp in self.partitions:
+            offset = marks[(tp.topic, tp.partition)].offset
+            if not starts[tp] <= offset <= ends[tp]:
+                return (f"its offset {offset} on {tp.topic}/{tp.partition} is outside the log "
+                        f"({starts[tp]}..{ends[tp]})")
+        if (different := self._check_records_before(marks)) is not None:
+            self.consumer.seek_to_beginning(*self.partitions)  # the probe moved them
+            return different
+        for tp in self.partitions:
+            mark = marks[(tp.topic, tp.partition)]
+            self.consumer.seek(tp, mark.offset)
+            if mark.before_ms is not None:
+                self._last[(tp.topic, tp.partition)] = (mark.offset - 1, mark.before_ms)
+        return None
+
+    def _check_records_before(self, marks: Marks) -> str | None:
+        """Whether the record before each mark is the one the snapshot saw (same timestamp):
+        offsets alone cannot tell a log recreated since from the same log."""
+        probe = {tp: marks[(tp.topic, tp.partition)] for tp in self.partitions
+                 if marks[(tp.topic, tp.partition)].before_ms is not None}
+        for tp, mark in probe.items():
+            self.consumer.seek(tp, mark.offset - 1)
+        self.consumer.pause(*[tp for tp in self.partitions if tp not in probe])
+        seen: dict[TopicPartition, tuple[int, int]] = {}
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        try:
+            while len(seen) < len(probe) and time.monotonic() < deadline:
+                for tp, records in self.consumer.poll(timeout_ms=200).items():
+                    if tp not in seen and records:
+                        seen[tp] = (records[0].offset, records[0].timestamp)
+                        self.consumer.pause(tp)
+        finally:
+            self.consumer.resume(*self.partitions)
+        for tp, mark in probe.items():
+            if tp not in seen:
+                return f"the record before offset {mark.offset} on {tp.topic}/{tp.partition} " \
+                       f"could not be read within {PROBE_TIMEOUT_S:.0f} s"
+            if seen[tp] != (mark.offset - 1, mark.before_ms):
+                return (f"the log is not the one it was taken from (the record before offset "
+                        f"{mark.offset} on {tp.topic}/{tp.partition} differs)")
+        return None
+
+    def marks(self) -> Marks:
+        """Where the feed stands on every partition."""
+        marks = {}
+        for tp in self.partitions:
+            offset = self.consumer.position(tp)
+            last = self._last.get((tp.topic, tp.partition))
+            before = last[1] if last is not None and last[0] == offset - 1 else None
+            marks[(tp.topic, tp.partition)] = Mark(offset, before)
+        return marks
 
     def _partitions_of(self, topic: str) -> set[int]:
         partitions = self.consumer.partitions_for_topic(topic)
@@ -52,7 +130,9 @@ class Feed:
     def poll(self, timeout_ms: int) -> list[Envelope[EventData]]:
         """The next events, in log order per partition."""
         events = []
-        for records in self.consumer.poll(timeout_ms=timeout_ms).values():
+        for tp, records in self.consumer.poll(timeout_ms=timeout_ms).items():
+            if records:
+                self._last[(tp.topic, tp.partition)] = (records[-1].offset, records[-1].timestamp)
             for record in records:
                 try:
                     obj = parse(record.value)

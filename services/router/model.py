@@ -58,6 +58,33 @@ class IdleOrder:
     undated: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class LastContact:
+    agent_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    at: datetime
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelState:
+    """What a model knows that cannot be derived again from the rest: enough to carry on
+    folding the log from where it was taken (see `services/router/snapshot.py`)."""
+
+    conversations: dict[str, ConversationState]
+    agents: dict[str, AgentState]
+    last_agent: dict[str, LastContact]
+    excluded: dict[str, dict[str, datetime]]
+    finished: tuple[Finished, ...]
+    rejected: dict[str, int]
+    applied: int
+    latest: datetime | None
+
+
 def serves(domain: Domain, agent: AgentState) -> bool:
     """Whether the domain routes to this agent (it has one of the domain's skills, or the
     domain takes every agent)."""
@@ -100,6 +127,33 @@ class RoutingModel:
         self.applied = 0
         self.latest: datetime | None = None
         self._finished: deque[tuple[datetime, str]] = deque()
+
+    def state(self) -> ModelState:
+        """The model's own facts, without decisions in flight (those are on the log past
+        wherever the state is taken, and come back when it is read from there)."""
+        return ModelState(
+            conversations=dict(self.conversations), agents=dict(self.agents),
+            last_agent={c: LastContact(a, t) for c, (a, t) in self.last_agent.items()},
+            excluded={c: dict(until) for c, until in self.excluded.items()},
+            finished=tuple(Finished(t, c) for t, c in self._finished),
+            rejected=dict(self.rejected), applied=self.applied, latest=self.latest)
+
+    @classmethod
+    def from_state(cls, config: RoutingConfig, state: ModelState) -> RoutingModel:
+        """A model that knows what `state` says, as if it had folded the same events."""
+        model = cls(config)
+        model.conversations = dict(state.conversations)
+        model.agents = dict(state.agents)
+        model.last_agent = {c: (last.agent_id, last.at) for c, last in state.last_agent.items()}
+        model.excluded = {c: dict(until) for c, until in state.excluded.items()}
+        model._finished = deque((f.at, f.conversation_id) for f in state.finished)
+        model.rejected = Counter(state.rejected)
+        model.applied, model.latest = state.applied, state.latest
+        for cid, conv in model.conversations.items():
+            model._wait_in(cid, None, conv.waiting_in)
+        model.available = {a.agent_id for a in model.agents.values()
+                           if a.logged_in and a.status == "available"}
+        return model
 
     def reconfigure(self, config: RoutingConfig) -> None:
         """Use a reloaded configuration from the next decision on."""

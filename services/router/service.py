@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.agent import AGENT_EVENTS
 from schemas.topics import topic_for_type
+from services.router import snapshot
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
 from services.router.lease import Lease
 from services.router.model import RoutingModel, serves
 from services.router.policy import Decision, decide
+from services.router.snapshot import SnapshotError
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
 from services.runtime.settings import Settings
 
@@ -37,6 +40,8 @@ log = logging.getLogger("switchboard.router")
 
 RELOAD_CHECK_S = 1.0
 REPORT_EVERY_S = 5.0
+SNAPSHOT_EVERY_S = 60.0
+"""How often the model is saved when the router is given a snapshot file."""
 
 
 def load_config(path: Path | None) -> RoutingConfig:
@@ -94,7 +99,8 @@ class RouterStats:
 
 class Router:
     def __init__(self, settings: Settings, domain: str, instance: str, config_path: Path | None,
-                 config: RoutingConfig) -> None:
+                 config: RoutingConfig, snapshot_path: Path | None = None,
+                 snapshot_every_s: float = SNAPSHOT_EVERY_S) -> None:
         if domain not in config.domains:
             raise ConfigError([f"domains: no domain {domain!r} (have {sorted(config.domains)})"])
         self.domain, self.instance = domain, instance
@@ -103,6 +109,12 @@ class Router:
         self.watch = ConfigWatch(config_path)
         client = f"switchboard-router-{domain}-{instance}"
         self.feed = Feed(settings, client)
+        self.snapshot_path, self.snapshot_every_s = snapshot_path, snapshot_every_s
+        self._last_snapshot = time.monotonic()
+        self._saving: tuple[int, int] | None = None
+        """The child writing a snapshot, and how many events it holds."""
+        if snapshot_path is not None:
+            self._restore(snapshot_path, config)
         self.lease = Lease(settings, domain, client)
         self.producer = sync_producer(settings, client)
         self.tick_s = config.routing.tick_ms / 1000
@@ -130,6 +142,62 @@ class Router:
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
                 self._report()
+            self._reap_snapshot()
+            if time.monotonic() - self._last_snapshot >= self.snapshot_every_s:
+                self._snapshot()
+
+    def _restore(self, path: Path, config: RoutingConfig) -> None:
+        try:
+            taken = snapshot.restore(path, config)
+            refused = None if taken is None else self.feed.resume(taken.marks)
+        except SnapshotError as exc:
+            taken, refused = None, str(exc)
+        if taken is None or refused is not None:
+            log.warning("%s; reading the log from offset 0",
+                        f"no snapshot at {path} yet" if refused is None
+                        else f"snapshot {path} not used: {refused}")
+            return
+        self.model = taken.model
+        log.warning("restored snapshot %s (%d events folded, %d conversations, %d agents); "
+                    "reading the log on from there", path, self.model.applied,
+                    len(self.model.conversations), len(self.model.agents))
+
+    def _snapshot(self) -> None:
+        """Start saving the model and the feed's marks in a child process (taken between
+        polls, so they agree); one at a time."""
+        if self.snapshot_path is None or self._saving is not None:
+            return
+        self._last_snapshot = time.monotonic()
+        try:
+            marks = self.feed.marks()
+            pid = snapshot.save_in_background(self.snapshot_path, self.model, marks)
+        except (OSError, KafkaError) as exc:
+            log.error("could not start a snapshot to %s (%s); routing goes on, and the next "
+                      "try is in %.0f s", self.snapshot_path, exc, self.snapshot_every_s)
+            return
+        self._saving = (pid, self.model.applied)
+
+    def _reap_snapshot(self, wait: bool = False) -> None:
+        if self._saving is None:
+            return
+        pid, applied = self._saving
+        done, status = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        if not done:
+            return
+        self._saving = None
+        took_ms = (time.monotonic() - self._last_snapshot) * 1000
+        if os.waitstatus_to_exitcode(status) == 0:
+            log.info("snapshot %s: %d events folded, written in %.0f ms", self.snapshot_path,
+                     applied, took_ms)
+        else:
+            log.error("snapshot to %s failed (see the error above); the previous one stays, "
+                      "and the next try is in %.0f s", self.snapshot_path, self.snapshot_every_s)
+
+    def _final_snapshot(self) -> None:
+        """On the way out: wait for a snapshot being written, then write the last one."""
+        self._reap_snapshot(wait=True)
+        self._snapshot()
+        self._reap_snapshot(wait=True)
 
     def _fold(self, event: Envelope[EventData]) -> None:
         try:
@@ -212,19 +280,23 @@ class Router:
                  self.feed.lag(), dict(m.rejected), dict(self.feed.undecodable))
 
     def close(self) -> None:
-        for closer in (self.lease.close, self.feed.close, self.producer.close):
+        for closer in (self._final_snapshot, self.lease.close, self.feed.close,
+                       self.producer.close):
             try:
                 closer()
             except Exception:  # noqa: BLE001 - closing is best effort on the way out
                 log.exception("while closing")
 
 
-def run_router(settings: Settings, domain: str, instance: str, config_path: Path | None) -> int:
+def run_router(settings: Settings, domain: str, instance: str, config_path: Path | None,
+               snapshot_path: Path | None = None,
+               snapshot_every_s: float = SNAPSHOT_EVERY_S) -> int:
     """Run until SIGINT/SIGTERM; 2 on a bad configuration, 1 when Kafka cannot be reached."""
     try:
         config = load_config(config_path)
         ensure_topics(settings)
-        router = Router(settings, domain, instance, config_path, config)
+        router = Router(settings, domain, instance, config_path, config, snapshot_path,
+                        snapshot_every_s)
     except ConfigError as exc:
         log.error("%s\nFix the file and start again (see README, Routing configuration).", exc)
         return 2

@@ -56,14 +56,15 @@ auto_accept = {str(auto_accept).lower()}
 
 @contextmanager
 def router_process(settings: Settings, config: Path, domain: str, instance: str,
-                   log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`switchboard router` as its own process; stopped (or already killed) on exit."""
+                   log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`switchboard router` (with `extra` arguments) as its own process; stopped with
+    SIGTERM (or already killed) on exit."""
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "PYTHONPATH": str(ROOT)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "router", "--config", str(config),
-             "--domain", domain, "--instance", instance], env=env, cwd=ROOT, stdout=out,
+             "--domain", domain, "--instance", instance, *extra], env=env, cwd=ROOT, stdout=out,
             stderr=subprocess.STDOUT)
         try:
             yield proc
