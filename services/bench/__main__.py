@@ -103,8 +103,10 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     # The backbone's sustained load on its own (issue 2 §8) ...
     results["sustained"] = asyncio.run(run_sustained(settings, copies(base, variant, offered), cfg))
     variant += variants_needed(len(base), offered)
-    # ... and again with the router and 500 live agents (issue 3).
-    catch_up_s = _start_router(stack, routing_config, args.router_nice)
+    # ... and again with the router and 500 live agents (issue 3), snapshotting as deployed.
+    snapshot = stack.root / "router.snapshot"
+    snapshot.unlink(missing_ok=True)  # an earlier run's, of another log
+    catch_up_s = _start_router(stack, routing_config, args.router_nice, snapshot)
     began = time.monotonic()
     desks = _start_desks(stack, routing.LOADED_RUN, args.duration, args.route_rate)
     results["sustained_with_routing"] = asyncio.run(
@@ -115,20 +117,35 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     variant += variants_needed(len(base), offered)
     for name in ("ingest", *worker_names(args.workers), "projector", "router"):
         stack.stop(name)
+    results["router_restart"] = _restart_router(stack, routing_config, args.router_nice, snapshot)
     top_up(stack, base, variant, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)
     return results
 
 
-def _start_router(stack: BenchStack, config: Path, nice: int) -> float:
+def _start_router(stack: BenchStack, config: Path, nice: int,
+                  snapshot: Path | None = None) -> float:
     """Start the router and wait until it has read the whole log; the seconds that took."""
     log = stack.root / "logs" / "router.log"
     written = log.stat().st_size if log.exists() else 0  # the log is appended to
     stack.start("router", [*CLI, "router", "--config", str(config), "--domain", routing.DOMAIN,
-                           "--instance", "bench"], nice=nice)
+                           "--instance", "bench",
+                           *(["--snapshot", str(snapshot)] if snapshot else [])], nice=nice)
     seconds = routing.wait_caught_up(log, after=written)
-    print(f"bench: router caught up with the log in {seconds:.1f}s", flush=True)
+    print(f"bench: router caught up with the log in {seconds:.1f}s"
+          + (" (from its snapshot)" if snapshot else ""), flush=True)
     return seconds
+
+
+def _restart_router(stack: BenchStack, config: Path, nice: int, snapshot: Path) -> dict[str, Any]:
+    """The router started again on the whole log, nothing else running: from offset 0, then
+    from the snapshot it wrote when the loaded phase stopped it."""
+    size = snapshot.stat().st_size
+    replay_s = _start_router(stack, config, nice)
+    stack.stop("router")
+    restore_s = _start_router(stack, config, nice, snapshot)
+    stack.stop("router")
+    return {"replay_s": replay_s, "restore_s": restore_s, "snapshot_bytes": size}
 
 
 def _start_desks(stack: BenchStack, run: str, duration_s: float, rate: float) -> Path:

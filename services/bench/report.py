@@ -126,6 +126,12 @@ def _rows(results: Results) -> list[tuple[str, str]]:
     load_p99 = _get(results, "routing", "queued_to_decided", "p99_ms")
     if base_p99 and load_p99:
         rows.append(("routing p99 under load / alone", f"{load_p99 / base_p99:.1f}x"))
+    restart = _get(results, "router_restart")
+    if restart:
+        rows.append(("router restart on the whole log",
+                     f"from offset 0 {restart['replay_s']:.1f} s; from its snapshot "
+                     f"({restart['snapshot_bytes'] / 1e6:.1f} MB) {restart['restore_s']:.1f} s "
+                     f"({restart['restore_s'] / restart['replay_s']:.2f}x)"))
     d = _get(results, "drain")
     if d:
         rows.append(("drain backlog", f"{d['events']:,} events"))
