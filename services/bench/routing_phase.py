@@ -89,8 +89,11 @@ def measure(settings: Settings, run: str, config_path: Path, desks: dict[str, An
             seconds: float) -> dict[str, Any]:
     """Audit the run's log: decisions, routable -> decided latency, invariant violations."""
     print(f"bench: routing: auditing the log of {run}", flush=True)
+    # Decisions owed are judged at the moment the log is read up to, not after: the router
+    # keeps writing while the log is read, and what it writes then is not in the audit.
+    end = datetime.now(UTC)
     report = audit(merged(read_prefixed(settings, f"{run}-")), load_config(config_path), DOMAIN,
-                   bound_s=TICK_MS / 1000 + 0.5, end=datetime.now(UTC))
+                   bound_s=TICK_MS / 1000 + 0.5, end=end)
     latency = summarize_ms(report.delays)
     on_arrival = summarize_ms(report.arrival_delays)
     return {
