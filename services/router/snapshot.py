@@ -89,6 +89,9 @@ def save_in_background(path: Path, model: RoutingModel, marks: Marks) -> int:
     if pid == 0:  # the child
         code = 0
         try:
+            # Last in line for the CPU: a snapshot can wait, the routing and the stream
+            # processors on the same host cannot.
+            os.nice(19)
             save(path, model, marks)
         except BaseException as exc:  # noqa: BLE001 - reported through the exit status
             os.write(2, f"router snapshot: could not write {path}: {exc!r}\n".encode())
