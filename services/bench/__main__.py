@@ -132,8 +132,10 @@ def _start_router(stack: BenchStack, config: Path, nice: int,
                            "--instance", "bench",
                            *(["--snapshot", str(snapshot)] if snapshot else [])], nice=nice)
     seconds = routing.wait_caught_up(log, after=written)
+    restored = snapshot is not None and "restored snapshot" in log.read_bytes()[written:].decode(
+        errors="replace")
     print(f"bench: router caught up with the log in {seconds:.1f}s"
-          + (" (from its snapshot)" if snapshot else ""), flush=True)
+          + (" (from its snapshot)" if restored else ""), flush=True)
     return seconds
 
 

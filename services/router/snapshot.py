@@ -14,6 +14,7 @@ replays from offset 0 as without one.
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from services.router.feed import Mark, Marks
 from services.router.model import ModelState, RoutingModel
 
 FORMAT = 1
+WRITE_SLICE = 1 << 20
 
 
 class SnapshotError(ValueError):
@@ -43,7 +45,9 @@ def encode(model: RoutingModel, marks: Marks) -> bytes:
         [topic, partition, mark.offset, mark.before_ms]
         for (topic, partition), mark in sorted(marks.items())]})
     # One line of header, then the state: the header can be checked before the bulk is parsed.
-    return head + b"\n" + dump(model.state())
+    # zlib at level 1 makes the state a fifth of its JSON for a third of a second per 60 MB:
+    # less to write next to a database that fsyncs.
+    return head + b"\n" + zlib.compress(dump(model.state()), 1)
 
 
 def decode(raw: bytes, config: RoutingConfig) -> Snapshot:
@@ -54,10 +58,10 @@ def decode(raw: bytes, config: RoutingConfig) -> Snapshot:
             raise SnapshotError(f"not a format-{FORMAT} router snapshot")
         marks = {(str(t), int(p)): Mark(int(o), None if b is None else int(b))
                  for t, p, o, b in header["positions"]}
-        state = load(ModelState, body)
+        state = load(ModelState, zlib.decompress(body))
     except SnapshotError:
         raise
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (orjson.JSONDecodeError, zlib.error, KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"unreadable ({type(exc).__name__}: {exc})") from exc
     return Snapshot(RoutingModel.from_state(config, state), marks)
 
@@ -71,9 +75,12 @@ def save(path: Path, model: RoutingModel, marks: Marks) -> int:
     # active one's: both fold the same log), so each writes its own partial file.
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with open(partial, "wb") as out:
-        out.write(raw)
-        out.flush()
-        os.fsync(out.fileno())
+        # On ext4 a database's fsync also waits for other files' dirty data: written and
+        # synced a slice at a time, the snapshot never holds one of its commits for long.
+        for start in range(0, len(raw), WRITE_SLICE):
+            out.write(raw[start:start + WRITE_SLICE])
+            out.flush()
+            os.fdatasync(out.fileno())
     os.replace(partial, path)
     return len(raw)
 
