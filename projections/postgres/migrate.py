@@ -29,8 +29,10 @@ def migration_files() -> list[tuple[str, str]]:
     return [(Path(name).stem, (folder / name).read_text(encoding="utf-8")) for name in names]
 
 
-def migrate(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> list[str]:
-    """Apply the pending migrations to `schema` (created if missing); return the versions applied.
+def migrate(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA,
+            until: str | None = None) -> list[str]:
+    """Apply the pending migrations to `schema` (created if missing), all of them or those up
+    to and including version `until`; return the versions applied.
 
     Runs in its own transaction; the connection must not be inside one.
     """
@@ -47,6 +49,8 @@ def migrate(conn: psycopg.Connection[Any], schema: str = DEFAULT_SCHEMA) -> list
         done = {row[0] for row in conn.execute(
             sql.SQL("SELECT version FROM {}.schema_migrations").format(sql.Identifier(schema)))}
         for version, text in migration_files():
+            if until is not None and version > until:
+                break
             if version in done:
                 continue
             conn.execute(sql.SQL(text).format(schema=sql.Identifier(schema)))

@@ -20,13 +20,14 @@ from tests_support import wait_for
 
 from projections.postgres.migrate import migrate
 from projections.postgres.projector import run_projector
+from projections.postgres.rows import CONVERSATION_COLUMNS, JSONB_COLUMNS, conversation_row
 from projections.postgres.sample_log import sample_log
 from projections.postgres.store import read_offsets
 from projections.replay import ReadModels, fold
 from projections.state_codec import dump
 from schemas.codec import encode
 from schemas.envelope import new_event
-from schemas.events.conversation import ConversationStarted, MessageReceived, Resolved
+from schemas.events.conversation import ConversationStarted, MessageReceived, Queued, Resolved
 from schemas.topics import CONVERSATIONS
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
@@ -153,6 +154,32 @@ def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: s
     assert {"conversations", "agents", "queue_waiting", "queue_live", "agents_live",
             "projector_offsets", "projection_rejects", "schema_migrations"} <= tables
 
+
+
+def test_migration_002_fills_in_what_rows_written_before_it_lack(pg_settings: Settings,
+                                                                  schema: str) -> None:
+    cid = f"m{uuid.uuid4().hex[:6]}-conv"
+    state = fold([
+        new_event(ConversationStarted(channel="chat", mode="sync", customer_id="cust",
+                                      queue="billing", language="fr",
+                                      required_skills={"billing": 3}),
+                  subject=cid, source="test", time=T0),
+        new_event(Queued(queue="billing", required_skills={"billing": 3}), subject=cid,
+                  source="test", time=T0)]).conversations[cid]
+    with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+        assert migrate(conn, schema, until="001_read_models") == ["001_read_models"]
+        values = sql.SQL(", ").join(sql.SQL("%s::jsonb" if c in JSONB_COLUMNS else "%s")
+                                    for c in CONVERSATION_COLUMNS)
+        conn.execute(sql.SQL("INSERT INTO {}.conversations ({}) VALUES ({})").format(
+            sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, CONVERSATION_COLUMNS)),
+            values), conversation_row(state))
+        conn.execute(sql.SQL("INSERT INTO {}.queue_waiting VALUES (%s, 'billing', 0, 'chat', %s,"
+                             " NULL)").format(sql.Identifier(schema)), (cid, T0))
+        assert migrate(conn, schema) == ["002_queue_staffing"]
+        row = conn.execute(sql.SQL("SELECT language, required_skills FROM {}.queue_waiting"
+                                   " WHERE conversation_id = %s").format(sql.Identifier(schema)),
+                           (cid,)).fetchone()
+    assert row == ("fr", {"billing": 3})
 
 
 def test_a_broker_down_at_start_is_waited_for_not_a_crash(
