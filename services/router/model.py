@@ -91,6 +91,13 @@ def serves(domain: Domain, agent: AgentState) -> bool:
     return not domain.agent_skills or not agent.skills.keys().isdisjoint(domain.agent_skills)
 
 
+def domains_serving(config: RoutingConfig, agent: AgentState) -> list[str]:
+    """The domains whose routers may offer this agent work. More than one is a configuration
+    risk: each router sees the other's offers only once they are on the log, so for a moment
+    both can fill the agent's last slot."""
+    return sorted(name for name, domain in config.domains.items() if serves(domain, agent))
+
+
 class RoutingModel:
     """Conversations, agents, customers' last agents and offer exclusions, as of the
     events applied so far."""

@@ -30,7 +30,7 @@ from services.router.config import ConfigError, RoutingConfig, default_config, p
 from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
 from services.router.lease import Lease
-from services.router.model import RoutingModel, serves
+from services.router.model import RoutingModel, domains_serving, serves
 from services.router.policy import Decision, decide
 from services.router.snapshot import SnapshotError
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
@@ -111,6 +111,8 @@ class Router:
         self.feed = Feed(settings, client)
         self.snapshot_path, self.snapshot_every_s = snapshot_path, snapshot_every_s
         self._last_snapshot = time.monotonic()
+        self._shared_agents: set[str] = set()
+        """Agents already warned about as served by more than one domain."""
         self._saving: tuple[int, int] | None = None
         """The child writing a snapshot, and how many events it holds."""
         if snapshot_path is not None:
@@ -205,6 +207,18 @@ class Router:
         except Exception:  # noqa: BLE001 - one bad event must not stop routing
             self.model.rejected["internal_error"] += 1
             log.exception("event %s (%s) could not be folded; skipped", event.id, event.type)
+            return
+        if event.type in AGENT_EVENTS and event.subject not in self._shared_agents:
+            self._warn_if_shared(event.subject)
+
+    def _warn_if_shared(self, agent_id: str) -> None:
+        agent = self.model.agents.get(agent_id)
+        domains = [] if agent is None else domains_serving(self.model.config, agent)
+        if self.domain in domains and len(domains) > 1:
+            self._shared_agents.add(agent_id)
+            log.warning("agent %s is served by domains %s: their routers may both fill its last "
+                        "slot for a moment; give it the skills of one domain's agent_skills only "
+                        "(warned once per agent)", agent_id, ", ".join(domains))
 
     def _concerns_domain(self, event: Envelope[EventData]) -> bool:
         """Whether the event may change a decision of this domain (other domains' traffic

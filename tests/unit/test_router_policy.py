@@ -28,7 +28,7 @@ from schemas.events.conversation import (
 from schemas.events.vocabulary import AgentStatus, Channel, Sentiment
 from services.router.config import parse_config
 from services.router.emitted import decision_event
-from services.router.model import Pending, RoutingModel, serves
+from services.router.model import Pending, RoutingModel, domains_serving, serves
 from services.router.policy import (
     Assign,
     Decision,
@@ -584,6 +584,15 @@ agent_skills = ["billing"]
 [domains.sales]
 queues = ["*"]
 """
+
+
+@pytest.mark.parametrize(("skills", "domains"), [
+    ({"billing": 3}, ["care", "sales"]),
+    ({"sales": 3}, ["sales"]),
+], ids=["shared", "one-domain"])
+def test_the_domains_serving_an_agent_are_named(skills: dict[str, int], domains: list[str]) -> None:
+    model = model_of(agent_events("a1", skills=skills), DOMAINS)
+    assert domains_serving(model.config, model.agents["a1"]) == domains
 
 
 def test_a_domain_routes_only_its_queues_to_agents_with_its_skills() -> None:
