@@ -24,6 +24,7 @@ import orjson
 from services.bench import routing_phase as routing
 from services.bench.corpus import copies, generate, variants_needed
 from services.bench.drain import CLI, WORKER_ID, run_drain, worker_names
+from services.bench.policy_phase import run_policy
 from services.bench.processes import machine
 from services.bench.rebuild_phase import run_rebuild, top_up
 from services.bench.report import render_table, targets
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     """All phases in order; returns the results document."""
     results: dict[str, Any] = {"machine": machine(), "config": {
         k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+    results["policy"] = run_policy()  # pure, in-process: before anything else runs
     stack.start_servers()
     base = generate(args.base_events)
     variant = 0

@@ -126,6 +126,12 @@ def _rows(results: Results) -> list[tuple[str, str]]:
     load_p99 = _get(results, "routing", "queued_to_decided", "p99_ms")
     if base_p99 and load_p99:
         rows.append(("routing p99 under load / alone", f"{load_p99 / base_p99:.1f}x"))
+    policy = _get(results, "policy")
+    for one in (policy or {}).get("passes", []):
+        rows.append((f"policy pass, {policy['agents']} agents, {one['waiting']} waiting",
+                     f"longest_idle {one['longest_idle_us']:,.0f} us; least_occupied, which "
+                     f"weighs every candidate, {one['least_occupied_us']:,.0f} us "
+                     f"({one['ratio']:.3f}x)"))
     restart = _get(results, "router_restart")
     if restart:
         rows.append(("router restart on the whole log",

@@ -35,6 +35,8 @@ def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
                     "queued_to_decided": {"count": 2000, "p50_ms": 18.0, "p99_ms": 80.0,
                                           "max_ms": 120.0, "mean_ms": 22.0}},
         "router_restart": {"replay_s": 9.0, "restore_s": 3.0, "snapshot_bytes": 12_000_000},
+        "policy": {"agents": 500, "passes": [{"waiting": 10, "longest_idle_us": 120.0,
+                                              "least_occupied_us": 4000.0, "ratio": 0.03}]},
         "peak_rss_mb": {"worker": 180.5},
     }
 
@@ -67,6 +69,7 @@ def test_table_shows_figures_and_verdicts() -> None:
     assert "routing under load: queued -> offered" in table and "p99 80 ms" in table
     assert "routing p99 under load / alone" in table and "2.0x" in table
     assert "from offset 0 9.0 s; from its snapshot (12.0 MB) 3.0 s (0.33x)" in table
+    assert "policy pass, 500 agents, 10 waiting" in table and "4,000 us (0.030x)" in table
 
 
 def test_done_between_counts_only_the_backlog_range() -> None:
