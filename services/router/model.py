@@ -92,10 +92,16 @@ def serves(domain: Domain, agent: AgentState) -> bool:
 
 
 def domains_serving(config: RoutingConfig, agent: AgentState) -> list[str]:
-    """The domains whose routers may offer this agent work. More than one is a configuration
-    risk: each router sees the other's offers only once they are on the log, so for a moment
-    both can fill the agent's last slot."""
+    """The domains whose routers may offer this agent work."""
     return sorted(name for name, domain in config.domains.items() if serves(domain, agent))
+
+
+def shared_with(config: RoutingConfig, domain: str, agent: AgentState) -> list[str]:
+    """The domains that share the agent with `domain` (both serve it), `domain` included;
+    empty when they do not. A configuration risk: each router sees the other's offers only
+    once they are on the log, so for a moment both can fill the agent's last slot."""
+    domains = domains_serving(config, agent)
+    return domains if domain in domains and len(domains) > 1 else []
 
 
 class RoutingModel:

@@ -68,11 +68,13 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
         if c not in in_flight and config.domain_of(model.conversations[c].queue) == domain)]
     decisions: list[Decision] = []
     queued: list[ConversationState] = []
+    away: set[str] = set()
+    """Agents set away in this pass: offered nothing more in it."""
     for conv in mine:
         if conv.phase == "offered":
             due = _offer_due(conv, now)
             decisions.extend(due)
-            decisions.extend(_missed(model, due, decisions))
+            decisions.extend(_missed(model, due, away))
         elif (overflow := _overflow_due(conv, config.policy(conv.queue), now)) is not None:
             decisions.append(overflow)
         else:
@@ -81,7 +83,7 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
         return decisions  # nothing to place: no need to weigh every agent's load
     queued.sort(key=lambda c: (-effective_priority(c, config, now), c.queued_at or c.started_at,
                                c.conversation_id))
-    desks = _Desks(model, domain, away={d.agent_id for d in decisions if isinstance(d, SetAway)})
+    desks = _Desks(model, domain, away)
     for conv in queued:
         agent = desks.choose(conv, now)
         if agent is None:
@@ -108,18 +110,18 @@ def _offer_due(conv: ConversationState, now: datetime) -> list[Decision]:
     return []
 
 
-def _missed(model: RoutingModel, due: list[Decision], so_far: list[Decision]) -> list[Decision]:
-    """SetAway for each agent whose offer expires while they are still available (once)."""
+def _missed(model: RoutingModel, due: list[Decision], away: set[str]) -> list[Decision]:
+    """SetAway for each agent whose offer expires while they are still available, unless
+    already in `away` (the pass's agents set away, which this adds to)."""
     if not model.config.routing.away_on_missed_offer:
         return []
-    already = {d.agent_id for d in so_far if isinstance(d, SetAway)}
     missed: list[Decision] = []
     for d in due:
         agent = model.agents.get(d.agent_id) if isinstance(d, Expire) else None
         if agent is not None and agent.logged_in and agent.status == "available" \
-                and agent.agent_id not in already:
+                and agent.agent_id not in away:
             missed.append(SetAway(d.conversation_id, agent.agent_id))
-            already.add(agent.agent_id)
+            away.add(agent.agent_id)
     return missed
 
 

@@ -30,7 +30,7 @@ from services.router.config import ConfigError, RoutingConfig, default_config, p
 from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
 from services.router.lease import Lease
-from services.router.model import RoutingModel, domains_serving, serves
+from services.router.model import RoutingModel, serves, shared_with
 from services.router.policy import Decision, decide
 from services.router.snapshot import SnapshotError
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
@@ -213,8 +213,8 @@ class Router:
 
     def _warn_if_shared(self, agent_id: str) -> None:
         agent = self.model.agents.get(agent_id)
-        domains = [] if agent is None else domains_serving(self.model.config, agent)
-        if self.domain in domains and len(domains) > 1:
+        domains = [] if agent is None else shared_with(self.model.config, self.domain, agent)
+        if domains:
             self._shared_agents.add(agent_id)
             log.warning("agent %s is served by domains %s: their routers may both fill its last "
                         "slot for a moment; give it the skills of one domain's agent_skills only "

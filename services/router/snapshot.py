@@ -41,7 +41,7 @@ class Snapshot:
 
 
 def encode(model: RoutingModel, marks: Marks) -> bytes:
-    head = orjson.dumps({"format": FORMAT, "positions": [
+    head = orjson.dumps({"format": FORMAT, "marks": [
         [topic, partition, mark.offset, mark.before_ms]
         for (topic, partition), mark in sorted(marks.items())]})
     # One line of header, then the state: the header can be checked before the bulk is parsed.
@@ -57,7 +57,7 @@ def decode(raw: bytes, config: RoutingConfig) -> Snapshot:
         if not sep or not isinstance(header, dict) or header.get("format") != FORMAT:
             raise SnapshotError(f"not a format-{FORMAT} router snapshot")
         marks = {(str(t), int(p)): Mark(int(o), None if b is None else int(b))
-                 for t, p, o, b in header["positions"]}
+                 for t, p, o, b in header["marks"]}
         state = load(ModelState, zlib.decompress(body))
     except SnapshotError:
         raise

@@ -147,10 +147,10 @@ async def test_a_restarted_router_reads_on_from_its_snapshot(
 
     # The same offsets over other records (a log recreated since) must not be trusted.
     head, _, body = snapshot.read_bytes().partition(b"\n")
-    marks = orjson.loads(head)
-    marks["positions"] = [[t, p, o, None if b is None else b + 1] for t, p, o, b in marks["positions"]]
-    assert any(b is not None for *_, b in marks["positions"])
-    snapshot.write_bytes(orjson.dumps(marks) + b"\n" + body)
+    header = orjson.loads(head)
+    header["marks"] = [[t, p, o, None if b is None else b + 1] for t, p, o, b in header["marks"]]
+    assert any(b is not None for *_, b in header["marks"])
+    snapshot.write_bytes(orjson.dumps(header) + b"\n" + body)
     third = tmp_path / "router-3.log"
     with router_process(settings, config, run, "solo", third, "--snapshot", str(snapshot)):
         wait_for(lambda: "caught up with the log" in third.read_text(), "the third router")

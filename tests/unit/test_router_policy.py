@@ -28,7 +28,7 @@ from schemas.events.conversation import (
 from schemas.events.vocabulary import AgentStatus, Channel, Sentiment
 from services.router.config import parse_config
 from services.router.emitted import decision_event
-from services.router.model import Pending, RoutingModel, domains_serving, serves
+from services.router.model import Pending, RoutingModel, domains_serving, serves, shared_with
 from services.router.policy import (
     Assign,
     Decision,
@@ -586,13 +586,18 @@ queues = ["*"]
 """
 
 
-@pytest.mark.parametrize(("skills", "domains"), [
-    ({"billing": 3}, ["care", "sales"]),
-    ({"sales": 3}, ["sales"]),
+@pytest.mark.parametrize(("skills", "domains", "shared"), [
+    ({"billing": 3}, ["care", "sales"], ["care", "sales"]),
+    ({"sales": 3}, ["sales"], []),
 ], ids=["shared", "one-domain"])
-def test_the_domains_serving_an_agent_are_named(skills: dict[str, int], domains: list[str]) -> None:
+def test_the_domains_serving_an_agent_and_sharing_it_are_named(
+        skills: dict[str, int], domains: list[str], shared: list[str]) -> None:
     model = model_of(agent_events("a1", skills=skills), DOMAINS)
-    assert domains_serving(model.config, model.agents["a1"]) == domains
+    agent = model.agents["a1"]
+    assert domains_serving(model.config, agent) == domains
+    assert shared_with(model.config, "sales", agent) == shared
+    # A domain that does not serve the agent shares nothing with the others.
+    assert shared_with(model.config, "care", agent) == (shared if "care" in domains else [])
 
 
 def test_a_domain_routes_only_its_queues_to_agents_with_its_skills() -> None:
