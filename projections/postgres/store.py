@@ -55,17 +55,33 @@ def load_conversations(conn: Conn, schema: str,
 
 
 def load_agents(conn: Conn, schema: str, ids: Collection[str]) -> dict[str, AgentState]:
-    """Stored states of the given agents (absent ones are left out), locked, in one query.
+    """Stored states of the given agents (absent ones are left out); every id is locked
+    until the transaction ends, stored or not.
 
-    Agents are touched from every partition: the lock stops two projector instances
-    from losing each other's update."""
+    Agents are touched from every partition, so two projector instances (scaled out, or
+    a zombie after a rebalance) can fold the same agent at once. A row lock cannot stop
+    them when the agent is new: there is no row yet, both fold it from nothing, and the
+    second upsert loses the first's update. So each id is locked itself, with a
+    transaction-scoped advisory lock, in sorted order so two writers do not deadlock. (A
+    batch's second call, for agents `agent_ids` did not foresee, can: PostgreSQL then
+    aborts one transaction, and that projector reconnects and projects its batch again.)"""
     if not ids:
         return {}
+    wanted = sorted(set(ids))
+    conn.execute(sql.SQL(
+        "SELECT count(pg_advisory_xact_lock(hashtext(%s), hashtext(w.id)))"
+        " FROM unnest(%s::text[]) AS w(id)"), (_agent_lock_space(schema), wanted))
     rows = conn.execute(sql.SQL(
-        "SELECT state FROM {}.agents WHERE agent_id = ANY(%s) ORDER BY agent_id FOR UPDATE").format(
-        sql.Identifier(schema)), (list(ids),)).fetchall()
+        "SELECT state FROM {}.agents WHERE agent_id = ANY(%s)").format(
+        sql.Identifier(schema)), (wanted,)).fetchall()
     states = (load(AgentState, row[0]) for row in rows)  # type: ignore[arg-type]
     return {s.agent_id: s for s in states}
+
+
+def _agent_lock_space(schema: str) -> str:
+    # The first advisory key: a schema's agents, apart from other schemas' (a rebuild
+    # into a fresh schema runs beside the live projector without waiting on it).
+    return f"switchboard.agents:{schema}"
 
 
 def write_batch(conn: Conn, schema: str, rows: BatchRows, consumer: str = PROJECTOR) -> None:

@@ -1,5 +1,6 @@
 """The PostgreSQL projector against the real broker and database: rows equal the offline fold,
-duplicates are not doubled, poison records are kept as rejects and the projector goes on."""
+duplicates are not doubled, poison records are kept as rejects and the projector goes on, two
+projectors folding one new agent keep both updates."""
 
 from __future__ import annotations
 
@@ -18,17 +19,27 @@ from log_support import produce
 from psycopg import sql
 from tests_support import wait_for
 
+from projections.agents.state import AgentState
+from projections.postgres.batch import SourceRecord, decode_batch, project
 from projections.postgres.migrate import migrate
 from projections.postgres.projector import run_projector
 from projections.postgres.rows import CONVERSATION_COLUMNS, JSONB_COLUMNS, conversation_row
 from projections.postgres.sample_log import sample_log
-from projections.postgres.store import read_offsets
+from projections.postgres.store import connect, load_agents, read_offsets, write_batch
+from projections.postgres.writer import project_records
 from projections.replay import ReadModels, fold
-from projections.state_codec import dump
+from projections.state_codec import dump, load
 from schemas.codec import encode
 from schemas.envelope import new_event
-from schemas.events.conversation import ConversationStarted, MessageReceived, Queued, Resolved
-from schemas.topics import CONVERSATIONS
+from schemas.events.agent import LoggedIn
+from schemas.events.conversation import (
+    Assigned,
+    ConversationStarted,
+    MessageReceived,
+    Queued,
+    Resolved,
+)
+from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 
@@ -208,3 +219,52 @@ def test_a_broker_down_at_start_is_waited_for_not_a_crash(
     stop.set()
     thread.join(timeout=30)
     assert not thread.is_alive() and outcome.get("stats") is not None, outcome
+
+
+def _waiting_on_an_advisory_lock(conn: psycopg.Connection[Any], pid: int) -> bool:
+    return conn.execute(
+        "SELECT wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        " FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone() == (True,)
+
+
+def test_two_projectors_folding_one_new_agent_keep_both_updates(pg_settings: Settings,
+                                                                 schema: str) -> None:
+    # A new agent has no row to lock: one projector folds its login from cc.agents
+    # while another folds an assignment to it from cc.conversations. The second must
+    # wait for the first and fold on top of its row, not upsert over it from nothing.
+    prefix = f"n{uuid.uuid4().hex[:6]}-"
+    agent, cid = f"{prefix}agent", f"{prefix}conv"
+    login = new_event(LoggedIn(name="Ann", capacity={"sms": 3}), subject=agent, source="test",
+                      time=T0)
+    conversation = [
+        new_event(ConversationStarted(channel="sms", mode="async", customer_id="c", queue="billing"),
+                  subject=cid, source="test", time=T0),
+        new_event(Queued(queue="billing"), subject=cid, source="test", time=T0),
+        new_event(Assigned(agent_id=agent), subject=cid, source="test",
+                  time=T0 + timedelta(seconds=1)),
+    ]
+    login_batch = [SourceRecord(AGENTS, 0, 0, encode(login))]
+    conversation_batch = [SourceRecord(CONVERSATIONS, 1, n, encode(e))
+                          for n, e in enumerate(conversation)]
+    with connect(pg_settings.database_url) as first, \
+            connect(pg_settings.database_url, autocommit=True) as second, \
+            psycopg.connect(pg_settings.database_url, autocommit=True) as watcher:
+        migrate(second, schema)
+        outcome: list[object] = []
+        with first.transaction():
+            decoded = decode_batch(login_batch)
+            agents = load_agents(first, schema, {agent})
+            assert agents == {}
+            racing = threading.Thread(target=lambda: outcome.append(
+                project_records(second, schema, conversation_batch)))
+            racing.start()
+            wait_for(lambda: _waiting_on_an_advisory_lock(watcher, second.info.backend_pid),
+                     "the second projector to wait for the agent's lock")
+            write_batch(first, schema, project(decoded, {}, agents))
+        racing.join(timeout=60)
+        assert outcome and not racing.is_alive()
+        stored = load(AgentState, watcher.execute(sql.SQL(
+            "SELECT state FROM {}.agents WHERE agent_id = %s").format(sql.Identifier(schema)),
+            (agent,)).fetchone()[0])  # type: ignore[index]
+    assert stored.logged_in and stored.name == "Ann"
+    assert stored.holding == {"sms": (cid,)}
