@@ -67,7 +67,8 @@ def _raw_schema() -> faust.Schema:
                         value_serializer="raw")
 
 
-def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    """A topic read and written as bytes, never through Faust's own codecs."""
     return app.topic(name, schema=_raw_schema())
 
 
@@ -102,7 +103,7 @@ def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -
 
 def register(app: faust.App) -> Wiring:
     """Declare the topics and tables and attach the agents."""
-    t = {name: _raw_topic(app, name) for name in (
+    t = {name: raw_topic(app, name) for name in (
         topics.CONVERSATIONS, topics.AGENTS, topics.DEADLETTER, topics.PROJECTION_CONVERSATIONS,
         topics.PROJECTION_QUEUES, topics.PROJECTION_AGENTS)}
     for name, spec in zip((CHANGES_BY_QUEUE, CHANGES_BY_AGENT), change_topics(app.conf.id),

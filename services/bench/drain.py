@@ -1,22 +1,26 @@
 """Phase "drain": a backlog on the log, then how fast a plain consumer, the worker and the
-projector each work through it (one after the other, so each has the machine)."""
+projector each work through it (one after the other, so each has the machine), and what
+bounds the last two: their pure folds alone, and Faust's consumer doing nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.bench.corpus import CorpusEvent, copies, produce
+from services.bench.fold_ceiling import projector_folds_eps, worker_folds_eps
 from services.bench.offsets import GroupOffsets, Offsets, ProjectorOffsets, done_between, log_ends
 from services.bench.stack import BenchStack
 from services.bench.stats import rate_between
 
 WORKER_ID = "bench-worker"
+NOOP_ID = "bench-faust-noop"
 CLI = ["-m", "services.cli.main"]
 
 
@@ -82,12 +86,36 @@ def worker_names(workers: int) -> list[str]:
     return ["worker", *(f"worker-{n}" for n in range(2, workers + 1))]
 
 
+@dataclass(frozen=True, slots=True)
+class _Drainer:
+    """One consumer timed through the backlog."""
+
+    name: str
+    argv: list[str]
+    processes: list[str]
+    group: str | None
+    """Its Kafka consumer group (None: the projector, whose offsets are in PostgreSQL)."""
+    keep_running: bool
+    """Left running, caught up, for the next phase (else stopped once done)."""
+
+
+def _drainers(workers: int) -> list[_Drainer]:
+    noop = ["faust-noop", *(f"faust-noop-{n}" for n in range(2, workers + 1))]
+    return [
+        _Drainer("faust_noop", ["-m", "services.bench.faust_noop"], noop, NOOP_ID, False),
+        _Drainer("worker", [*CLI, "worker"], worker_names(workers), WORKER_ID, True),
+        _Drainer("projector", [*CLI, "projector"], ["projector"], None, True),
+    ]
+
+
 def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
               events: int, workers: int = 1) -> dict[str, Any]:
-    """Produce `events` to the log, then time baseline, worker and projector through them.
+    """Produce `events` to the log, then time through them, one after the other so each has
+    the machine: the baseline; the worker's and the projector's pure folds in this process;
+    Faust's consumer with agents that do nothing; the worker; the projector.
 
-    `workers` worker processes share the partitions, as a deployment scales them out.
-    Worker and projector start here and keep running (caught up) for the next phase.
+    `workers` worker (and no-op Faust) processes share the partitions, as a deployment
+    scales them out. Worker and projector keep running (caught up) for the next phase.
     """
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
     start = log_ends(settings)
@@ -99,28 +127,34 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
     print(f"bench: drain baseline: {n:,} events in {secs:.2f}s = {baseline:,.0f}/s", flush=True)
     result: dict[str, Any] = {"events": total, "baseline_eps": baseline, "baseline_seconds": secs,
                               "worker_processes": workers}
+    in_memory = list(copies(base, first_variant, events))
+    for name, ceiling in (("worker_folds", worker_folds_eps), ("projector_folds", projector_folds_eps)):
+        result[f"{name}_eps"] = ceiling(in_memory)
+        print(f"bench: drain {name} alone (1 process, no I/O): {result[f'{name}_eps']:,.0f}/s",
+              flush=True)
+    del in_memory
     timeout = 120 + total / 100  # generous: a slow consumer is a figure, not an error
-    positions: dict[str, Callable[[], GroupOffsets | ProjectorOffsets]] = {
-        "worker": lambda: GroupOffsets(settings, WORKER_ID),
-        "projector": lambda: ProjectorOffsets(settings),
-    }
-    processes = {"worker": worker_names(workers), "projector": ["projector"]}
-    for consumer, open_positions in positions.items():  # one after the other, not at once
+    for drainer in _drainers(workers):
         began = time.monotonic()
-        for name in processes[consumer]:
-            stack.start(name, [*CLI, consumer], SWITCHBOARD_WORKER_ID=WORKER_ID)
-        reader = open_positions()
+        for name in drainer.processes:
+            stack.start(name, drainer.argv, SWITCHBOARD_WORKER_ID=drainer.group or WORKER_ID)
+        reader = (GroupOffsets(settings, drainer.group) if drainer.group
+                  else ProjectorOffsets(settings))
 
-        def alive(names: list[str] = processes[consumer]) -> None:
+        def alive(names: list[str] = drainer.processes) -> None:
             for name in names:
                 stack.check_running(name)
 
         try:
-            samples = _follow(reader.read, alive, start, end, began, consumer, timeout)
+            samples = _follow(reader.read, alive, start, end, began, drainer.name, timeout)
         finally:
             reader.close()
-        result[f"{consumer}_eps"], result[f"{consumer}_eps_from_start"] = _rates(samples, began)
-        print(f"bench: drain {consumer}: {result[f'{consumer}_eps']:,.0f}/s", flush=True)
-    for consumer in ("worker", "projector"):
-        result[f"{consumer}_ratio"] = result[f"{consumer}_eps"] / baseline if baseline else None
+        result[f"{drainer.name}_eps"], result[f"{drainer.name}_eps_from_start"] = _rates(
+            samples, began)
+        print(f"bench: drain {drainer.name}: {result[f'{drainer.name}_eps']:,.0f}/s", flush=True)
+        if not drainer.keep_running:
+            for name in drainer.processes:
+                stack.stop(name)
+    for name in ("worker_folds", "projector_folds", "faust_noop", "worker", "projector"):
+        result[f"{name}_ratio"] = result[f"{name}_eps"] / baseline if baseline else None
     return result

@@ -142,6 +142,7 @@ def _rows(results: Results) -> list[tuple[str, str]]:
     if d:
         rows.append(("drain backlog", f"{d['events']:,} events"))
         rows.append(("drain baseline (aiokafka+orjson)", f"{d['baseline_eps']:,.0f} ev/s"))
+        rows += _ceilings(d)
         for consumer in ("worker", "projector"):
             eps = d.get(f"{consumer}_eps")
             processes = d.get("worker_processes", 1) if consumer == "worker" else 1
@@ -156,6 +157,26 @@ def _rows(results: Results) -> list[tuple[str, str]]:
     for name, mb in (_get(results, "peak_rss_mb") or {}).items():
         rows.append((f"peak RSS {name}", f"{mb:,.0f} MB"))
     return rows
+
+
+def _ceilings(d: Results) -> list[tuple[str, str]]:
+    """What bounds the worker's and the projector's drain, each with its ratio."""
+    processes = d.get("worker_processes", 1)
+    out: list[tuple[str, str]] = []
+    for key, label, how in (
+            ("worker_folds", "drain ceiling: worker's folds alone", "1 process, no I/O"),
+            ("projector_folds", "drain ceiling: projector's folds alone", "1 process, no I/O"),
+            ("faust_noop", "drain ceiling: Faust, agents doing nothing",
+             f"{processes} process{'es' if processes > 1 else ''}")):
+        eps = d.get(f"{key}_eps")
+        if eps is not None:
+            out.append((label, f"{eps:,.0f} ev/s (ratio {d[f'{key}_ratio']:.3f}), {how}"))
+    for consumer, ceiling, label in (("worker", "faust_noop", "Faust doing nothing"),
+                                     ("projector", "projector_folds", "its folds alone")):
+        if d.get(f"{consumer}_eps") and d.get(f"{ceiling}_eps"):
+            out.append((f"drain {consumer} / {label}",
+                        f"{d[f'{consumer}_eps'] / d[f'{ceiling}_eps']:.2f}x"))
+    return out
 
 
 def render_table(results: Results) -> str:

@@ -19,7 +19,10 @@ def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
         "drain": {"events": 200_000, "baseline_eps": 40_000.0, "worker_eps": worker_eps,
                   "worker_eps_from_start": worker_eps / 2, "worker_ratio": ratio,
                   "projector_eps": 9000.0, "projector_eps_from_start": 8000.0,
-                  "projector_ratio": 0.45},
+                  "projector_ratio": 0.45, "worker_processes": 2,
+                  "worker_folds_eps": 12_000.0, "worker_folds_ratio": 0.3,
+                  "projector_folds_eps": 10_000.0, "projector_folds_ratio": 0.25,
+                  "faust_noop_eps": 20_000.0, "faust_noop_ratio": 0.5},
         "rebuild": {"events": 1_000_000, "seconds": 120.0, "events_per_s": 8333.0},
         "routing_baseline": {"agents": 500, "decisions": 1500, "seconds": 30.0,
                              "decisions_per_s": 50.0, "desks": {"started": 1200},
@@ -70,6 +73,18 @@ def test_table_shows_figures_and_verdicts() -> None:
     assert "routing p99 under load / alone" in table and "2.0x" in table
     assert "from offset 0 9.0 s; from its snapshot (12.0 MB) 3.0 s (0.33x)" in table
     assert "policy pass, 500 agents, 10 waiting" in table and "4,000 us (0.030x)" in table
+
+
+
+def test_table_shows_what_bounds_the_drain_with_ratios() -> None:
+    table = render_table(_results(p99=300, worker_eps=6000, ratio=0.15))
+    assert "drain ceiling: worker's folds alone" in table
+    assert "12,000 ev/s (ratio 0.300), 1 process, no I/O" in table
+    assert "drain ceiling: projector's folds alone" in table and "(ratio 0.250)" in table
+    assert "drain ceiling: Faust, agents doing nothing" in table
+    assert "20,000 ev/s (ratio 0.500), 2 processes" in table
+    assert "drain worker / Faust doing nothing" in table and "0.30x" in table
+    assert "drain projector / its folds alone" in table and "0.90x" in table
 
 
 def test_done_between_counts_only_the_backlog_range() -> None:

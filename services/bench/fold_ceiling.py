@@ -1,0 +1,89 @@
+"""How fast the worker's and the projector's pure folds alone get through a backlog: in
+this one process, on events already in memory, with no Kafka, no Faust, no PostgreSQL
+(bench phase "drain"). Whatever I/O costs, neither process can drain faster than this
+per core."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from projections.agents.state import AgentState
+from projections.conversations.state import ConversationState
+from projections.postgres.batch import SourceRecord, agent_ids, conversation_ids, decode_batch, project
+from projections.postgres.rows import agent_row, conversation_row
+from schemas.topics import CONVERSATIONS
+from services.bench.corpus import CorpusEvent
+from streams.batches import (
+    BatchOutcome,
+    Record,
+    agent_change_batch,
+    agent_event_batch,
+    conversation_batch,
+    queue_batch,
+)
+from streams.wiring import BATCH_MAX
+
+PROJECTOR_BATCH = 2000
+"""The projector's poll size (`projections.postgres.projector.MAX_RECORDS`)."""
+
+
+def _batches(records: Sequence[CorpusEvent], size: int) -> Iterable[Sequence[CorpusEvent]]:
+    return (records[i:i + size] for i in range(0, len(records), size))
+
+
+def _store(outcome: BatchOutcome, table: dict[bytes, bytes]) -> None:
+    for key, (state, _) in outcome.states.items():
+        table[key] = state
+
+
+def _rekeyed(outcome: BatchOutcome) -> tuple[list[Record], list[Record]]:
+    by_queue, by_agent = outcome.rekeyed()
+    return ([(r.key.encode(), r.value) for r in by_queue],
+            [(r.key.encode(), r.value) for r in by_agent])
+
+
+def worker_folds_eps(events: Sequence[CorpusEvent]) -> float:
+    """Events/s of the worker's four batch folds over `events`, tables in dicts: the
+    conversations fold, its changes re-keyed into the queues and agents folds, and the
+    agent events fold."""
+    conversations = [e for e in events if e.topic == CONVERSATIONS]
+    agent_events = [e for e in events if e.topic != CONVERSATIONS]
+    tables: dict[str, dict[bytes, bytes]] = {"conversations": {}, "queues": {}, "agents": {}}
+    started = time.perf_counter()
+    for batch in _batches(conversations, BATCH_MAX):
+        outcome = conversation_batch([(e.subject.encode(), e.raw) for e in batch],
+                                     tables["conversations"].get)
+        _store(outcome, tables["conversations"])
+        by_queue, by_agent = _rekeyed(outcome)
+        _store(queue_batch(by_queue, tables["queues"].get), tables["queues"])
+        _store(agent_change_batch(by_agent, tables["agents"].get), tables["agents"])
+    for batch in _batches(agent_events, BATCH_MAX):
+        _store(agent_event_batch([(e.subject.encode(), e.raw) for e in batch],
+                                 tables["agents"].get), tables["agents"])
+    return len(events) / (time.perf_counter() - started)
+
+
+def projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
+    """Events/s of the projector's batch step over `events`, states kept in dicts: decode,
+    fold and the rows it would write (nothing loaded back from, or sent to, PostgreSQL)."""
+    conversations: dict[str, ConversationState] = {}
+    agents: dict[str, AgentState] = {}
+    started = time.perf_counter()
+    offset = 0
+    for batch in _batches(events, PROJECTOR_BATCH):
+        records = [SourceRecord(e.topic, 0, offset + i, e.raw) for i, e in enumerate(batch)]
+        offset += len(batch)
+        decoded = decode_batch(records)
+        loaded_conversations = {c: conversations[c] for c in conversation_ids(decoded)
+                                if c in conversations}
+        loaded_agents = {a: agents[a] for a in agent_ids(decoded, loaded_conversations)
+                         if a in agents}
+        rows = project(decoded, loaded_conversations, loaded_agents)
+        for c in rows.conversations:
+            conversation_row(c)
+            conversations[c.conversation_id] = c
+        for a in rows.agents:
+            agent_row(a)
+            agents[a.agent_id] = a
+    return len(events) / (time.perf_counter() - started)
