@@ -39,11 +39,5 @@ def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
         # Batch changelog and change records (10 ms) instead of one request each.
         producer_linger=0.01,
         stream_wait_empty=False,
-        # 16 of the folds' 2,000-record batches per stream. At Faust's default of 4,096 a
-        # stream's buffer passed its high-water mark (4,096 / 1.25) on most polls, and
-        # Faust stops fetching a partition whose buffer is full until it is down to 40%:
-        # the drain paused and resumed over and over, 22-28% slower here at no saving
-        # in peak RSS.
-        stream_buffer_maxsize=32_768,
         monitor=TotalsMonitor(),
     )
