@@ -38,7 +38,11 @@ def run_worker(settings: Settings, store: str = "memory://", loglevel: str = "WA
     """Run the worker until SIGINT/SIGTERM; raises BrokerUnavailable when the cluster
     cannot be reached to create its topics."""
     ensure_topics(settings, (*ALL_TOPICS, *change_topics(settings.worker_app_id)))
-    app = build(settings, store)
+    run_app(build(settings, store), loglevel)
+
+
+def run_app(app: faust.App, loglevel: str = "WARNING") -> None:
+    """Run a Faust app in this process until SIGINT/SIGTERM."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     # aiokafka and faust log at DEBUG for every record; building those records
     # cost ~10% of the worker's time even though no handler printed them.

@@ -81,9 +81,9 @@ def _rates(samples: list[tuple[float, int]], began: float) -> tuple[float, float
     return (rate_between(first, last) if last[0] > first[0] else from_start), from_start
 
 
-def worker_names(workers: int) -> list[str]:
-    """Bench component names of the worker processes (one consumer group)."""
-    return ["worker", *(f"worker-{n}" for n in range(2, workers + 1))]
+def worker_names(workers: int, prefix: str = "worker") -> list[str]:
+    """Bench component names of `workers` processes of one consumer group."""
+    return [prefix, *(f"{prefix}-{n}" for n in range(2, workers + 1))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +100,9 @@ class _Drainer:
 
 
 def _drainers(workers: int) -> list[_Drainer]:
-    noop = ["faust-noop", *(f"faust-noop-{n}" for n in range(2, workers + 1))]
     return [
-        _Drainer("faust_noop", ["-m", "services.bench.faust_noop"], noop, NOOP_ID, False),
+        _Drainer("faust_noop", ["-m", "services.bench.faust_noop"],
+                 worker_names(workers, "faust-noop"), NOOP_ID, False),
         _Drainer("worker", [*CLI, "worker"], worker_names(workers), WORKER_ID, True),
         _Drainer("projector", [*CLI, "projector"], ["projector"], None, True),
     ]

@@ -5,7 +5,6 @@ nothing (bench phase "drain"). Run: `python -m services.bench.faust_noop`, with
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import cast
 
@@ -14,6 +13,7 @@ import faust
 from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime.settings import from_env
 from streams.app import create_app
+from streams.main import run_app
 from streams.wiring import BATCH_MAX, BATCH_WITHIN_S, raw_topic
 
 
@@ -32,10 +32,7 @@ def build() -> faust.App:
 
 def main() -> int:
     """Run until SIGTERM/SIGINT."""
-    app = build()
-    for name in ("aiokafka", "faust", "mode"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+    run_app(build())
     return 0
 
 

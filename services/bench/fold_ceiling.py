@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
 from projections.postgres.batch import SourceRecord, agent_ids, conversation_ids, decode_batch, project
+from projections.postgres.projector import MAX_RECORDS
 from projections.postgres.rows import agent_row, conversation_row
 from schemas.topics import CONVERSATIONS
 from services.bench.corpus import CorpusEvent
@@ -23,9 +24,6 @@ from streams.batches import (
     queue_batch,
 )
 from streams.wiring import BATCH_MAX
-
-PROJECTOR_BATCH = 2000
-"""The projector's poll size (`projections.postgres.projector.MAX_RECORDS`)."""
 
 
 def _batches(records: Sequence[CorpusEvent], size: int) -> Iterable[Sequence[CorpusEvent]]:
@@ -71,7 +69,7 @@ def projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
     agents: dict[str, AgentState] = {}
     started = time.perf_counter()
     offset = 0
-    for batch in _batches(events, PROJECTOR_BATCH):
+    for batch in _batches(events, MAX_RECORDS):
         records = [SourceRecord(e.topic, 0, offset + i, e.raw) for i, e in enumerate(batch)]
         offset += len(batch)
         decoded = decode_batch(records)
