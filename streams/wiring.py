@@ -14,6 +14,7 @@ from faust.types import EventT
 
 from schemas import deadletter, topics
 from schemas.topics import TopicSpec
+from streams.batch_table import BatchTable
 from streams.batches import (
     BatchOutcome,
     Lookup,
@@ -70,26 +71,6 @@ def _raw_schema() -> faust.Schema:
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
     """A topic read and written as bytes, never through Faust's own codecs."""
     return app.topic(name, schema=_raw_schema())
-
-
-class BatchTable(faust.Table):
-    """A table written after a batch rather than inside one event, so the changelog
-    partition of a write is given (the partition of the key's last record in the
-    batch) instead of read from Faust's current event."""
-
-    _write_partition: int | None = None
-
-    def partition_for_key(self, key: object) -> int | None:
-        if self._write_partition is None:
-            raise TypeError("BatchTable is written with put(key, value, partition)")
-        return self._write_partition
-
-    def put(self, key: bytes, value: bytes, partition: int) -> None:
-        self._write_partition = partition
-        try:
-            self[key] = value
-        finally:
-            self._write_partition = None
 
 
 def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -> BatchTable:
