@@ -9,15 +9,20 @@ delivery completes without waiting, so this consumer runs it eagerly, to its fir
 suspension, in the fetch loop itself (what Python 3.12's eager tasks do). Only a
 delivery that does suspend, or one that starts while the flow is already
 suspended, takes Faust's own path, with the same abandonment on rebalance.
+
+The fetch loop is `streams.seek_safe_consumer`'s, which calls `_delivered` for each
+record. Eager delivery played no part in the stall that module fixes: Faust's own
+consumer, without it, stalls the same way (tests/unit/test_rebalance_seek.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from mode.services import WaitArgT, WaitResults
+
+from streams.seek_safe_consumer import SeekSafeConsumer
 
 
 class _Resumed:
@@ -51,28 +56,23 @@ async def _finish(coro: Coroutine[Any, Any, Any], first: Any) -> Any:
     return await _Resumed(coro, first)
 
 
-class EagerConsumer(faust_aiokafka.Consumer):
-    """The aiokafka consumer of Faust with eager per-record delivery."""
+class EagerConsumer(SeekSafeConsumer):
+    """The aiokafka consumer of Faust (with seeks that hold across rebalances,
+    `streams.seek_safe_consumer`) and eager per-record delivery."""
 
-    async def wait_first(self, *coros: WaitArgT, timeout: Any = None) -> WaitResults:
-        if timeout is not None or len(coros) != 2 or not self._is_suspend_wait(coros[1]):
-            return await super().wait_first(*coros, timeout=timeout)
-        delivery, suspended = coros
+    eager_deliveries = 0
+    """Deliveries completed without a task (a metric, and what the tests check)."""
+
+    async def _delivered(self, delivery: Awaitable[Any]) -> None:
         if self.suspend_flow.is_set() or not isinstance(delivery, Coroutine):
-            return await super().wait_first(*coros)
+            return await super()._delivered(delivery)
         try:
             first = delivery.send(None)
-        except StopIteration as done:
-            suspended.close()  # type: ignore[union-attr]  # never awaited: nothing to wait for
-            return WaitResults([delivery], [done.value], False)
-        return await super().wait_first(_finish(delivery, first), suspended)
-
-    def _is_suspend_wait(self, coro: WaitArgT) -> bool:
-        # The drain loop's call, told apart by its second argument: a fresh
-        # `self.suspend_flow.wait()` coroutine (whatever Event class Faust uses).
-        frame = getattr(coro, "cr_frame", None)
-        return (frame is not None and frame.f_code is type(self.suspend_flow).wait.__code__
-                and frame.f_locals.get("self") is self.suspend_flow)
+        except StopIteration:
+            self.eager_deliveries += 1
+            return None
+        await self.wait_first(_finish(delivery, first), self.suspend_flow.wait())
+        return None
 
 
 class EagerTransport(faust_aiokafka.Transport):

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from streams.eager_delivery import _finish
+from streams.eager_delivery import EagerConsumer, _finish
+from tests.unit.scripted_consumer import ScriptedPartition, scripted_consumer, start_fetching, until
 
 
 async def test_a_coroutine_that_never_waits_finishes_in_its_first_step() -> None:
@@ -72,3 +73,16 @@ async def test_an_error_after_the_suspension_reaches_the_awaiter() -> None:
     gate.set_result(None)
     with pytest.raises(ValueError, match="bad record"):
         await task
+
+
+async def test_the_installed_faust_delivers_records_without_tasks_on_the_fast_path() -> None:
+    log = ScriptedPartition(8)
+    consumer, queue, _ = scripted_consumer(EagerConsumer, log)
+    await consumer.perform_seek()
+    task, stop = start_fetching(consumer)
+    log.available = 8
+    await until(lambda: queue.qsize() == 8)
+    stop.set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert consumer.eager_deliveries == 8
