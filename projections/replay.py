@@ -1,6 +1,8 @@
 """Fold a whole log offline: the same reducers as the live and durable projections.
 
 Used by tests (live fold == rebuild), what-if analysis and the projector's batches.
+Each event may come with the position it was read at (`projections.dedupe`): the folds
+that read a log pass it, so their states equal the live ones, positions included.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from projections.agents.state import AgentState
 from projections.changes import ConversationChange, change_between
 from projections.conversations import reducer as conversations
 from projections.conversations.state import ConversationState
+from projections.dedupe import Position
 from projections.errors import LifecycleError
 from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
 from schemas.envelope import Envelope
 from schemas.events import EventData
+
+Sourced = tuple[Envelope[EventData], Position | None]
+"""An event and where it was read (None when not read from a log)."""
 
 
 @dataclass(slots=True)
@@ -38,10 +44,11 @@ class ReadModels:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def apply_conversation_event(models: ReadModels, event: Envelope[EventData]) -> ConversationChange | None:
+def apply_conversation_event(models: ReadModels, event: Envelope[EventData],
+                             position: Position | None = None) -> ConversationChange | None:
     """Fold one conversation event, and its change into the queues and agents it touches."""
     before = models.conversations.get(event.subject)
-    after = conversations.apply(before, event)
+    after = conversations.apply(before, event, position)
     models.conversations[event.subject] = after
     change = change_between(before, after, event.id, event.time) if after is not before else None
     if change is not None:
@@ -57,25 +64,32 @@ def apply_change(models: ReadModels, change: ConversationChange) -> None:
         models.agents[agent] = agents.apply_change(models.agents.get(agent), agent, change)
 
 
-def apply_agent_event(models: ReadModels, event: Envelope[EventData]) -> None:
+def apply_agent_event(models: ReadModels, event: Envelope[EventData],
+                      position: Position | None = None) -> None:
     """Fold one agent event."""
-    models.agents[event.subject] = agents.apply(models.agents.get(event.subject), event)
+    models.agents[event.subject] = agents.apply(models.agents.get(event.subject), event, position)
 
 
-def apply_event(models: ReadModels, event: Envelope[EventData]) -> None:
+def apply_event(models: ReadModels, event: Envelope[EventData],
+                position: Position | None = None) -> None:
     """Fold any event; lifecycle violations are recorded as rejected, not raised."""
     try:
         if event.type.startswith("cc.agent."):
-            apply_agent_event(models, event)
+            apply_agent_event(models, event, position)
         else:
-            apply_conversation_event(models, event)
+            apply_conversation_event(models, event, position)
     except LifecycleError as exc:
         models.rejected.append(Rejected(event.id, event.subject, exc.reason, exc.detail))
 
 
 def fold(events: Iterable[Envelope[EventData]]) -> ReadModels:
-    """Every projection after the whole sequence of events."""
+    """Every projection after the whole sequence of events (positions unknown)."""
+    return fold_log((event, None) for event in events)
+
+
+def fold_log(records: Iterable[Sourced]) -> ReadModels:
+    """Every projection after the whole log, each event with where it was read."""
     models = ReadModels()
-    for event in events:
-        apply_event(models, event)
+    for event, position in records:
+        apply_event(models, event, position)
     return models

@@ -1,7 +1,10 @@
 """Projection state to bytes and back (orjson), for Faust tables, topics and PostgreSQL.
 
 States are frozen dataclasses of primitives, datetimes, tuples, dicts and nested
-dataclasses; `load` rebuilds them from their JSON by the field annotations.
+dataclasses; `load` rebuilds them from their JSON by the field annotations. Keys the
+class does not have are ignored and missing ones take the field's default, so a state
+stored by an earlier version loads; a class renames a stored field by listing it in a
+`FORMER_NAMES` class attribute (former name -> field name).
 """
 
 from __future__ import annotations
@@ -42,12 +45,7 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
     if hint is datetime:
         return datetime.fromisoformat
     if dataclasses.is_dataclass(hint):
-        hints = get_type_hints(hint)
-        fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(hint)]
-
-        def build(obj: dict[str, Any]) -> Any:
-            return cast(Any, hint)(**{name: conv(obj[name]) for name, conv in fields if name in obj})
-        return build
+        return _dataclass_converter(hint)
     if origin in (types.UnionType, typing.Union):
         (inner,) = [a for a in get_args(hint) if a is not type(None)]
         conv = _converter(inner)
@@ -62,6 +60,20 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
     if hint is int:
         return int
     return _identity
+
+
+def _dataclass_converter(cls: Any) -> Convert:
+    hints = get_type_hints(cls)
+    fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)]
+    former: dict[str, str] = getattr(cls, "FORMER_NAMES", {})
+
+    def build(obj: dict[str, Any]) -> Any:
+        return cls(**{name: conv(obj[name]) for name, conv in fields if name in obj})
+
+    def build_renamed(obj: dict[str, Any]) -> Any:
+        renamed = {new: obj[old] for old, new in former.items() if old in obj and new not in obj}
+        return build({**obj, **renamed} if renamed else obj)
+    return build_renamed if former else build
 
 
 MEMO_SIZE = 50_000
@@ -83,3 +95,9 @@ def load_remembered(cls: type[T], raw: bytes) -> T:
     """`load` that first looks for a state `dump_remembered` produced these bytes from."""
     state = _memo.get((cls, raw))
     return state if state is not None else load(cls, raw)
+
+
+def forget(cls: type, raw: bytes) -> None:
+    """Drop the state remembered under these bytes (its key left the table: nothing will
+    read it back, and the memory is freed now rather than when the memo turns over)."""
+    _memo.pop((cls, raw), None)

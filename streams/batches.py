@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from projections.agents import reducer as agents
 from projections.agents.state import AgentState
 from projections.changes import ConversationChange
 from projections.conversations.state import ConversationState
+from projections.dedupe import Position
 from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
 from projections.state_codec import dump, dump_remembered, load_remembered
@@ -30,8 +31,17 @@ from streams.steps import (
 )
 
 S = TypeVar("S")
-Record = tuple["bytes | None", "bytes | None"]
-"""A record as read: key and value bytes (either may be missing on a bad record)."""
+
+
+class Record(NamedTuple):
+    """A record as read: key and value bytes (either may be missing on a bad record), and
+    where it was read (None when unknown: the reducers then dedupe by event id alone)."""
+
+    key: bytes | None
+    value: bytes | None
+    position: Position | None = None
+
+
 Lookup = Callable[[bytes], "bytes | None"]
 """The table's stored state of a key."""
 
@@ -92,12 +102,15 @@ class _Running(Generic[S]):
         return {k: (dump_remembered(self._states[k]), i) for k, i in self._changed.items()}
 
 
-Step = Callable[[bytes, str, "S | None"], "tuple[S, ConversationChange | None] | DeadLetter"]
-"""One record folded into its key's state: the new state and the change it made."""
+Step = Callable[[bytes, str, "S | None", "Position | None"],
+               "tuple[S, ConversationChange | None] | DeadLetter"]
+"""One record, read at a position, folded into its key's state: the new state and the
+change it made."""
 
 
-def _apply_one(running: _Running[S], index: int, key: bytes | None, value: bytes | None,
+def _apply_one(running: _Running[S], index: int, record: Record,
                step: Step[S]) -> ConversationChange | None | DeadLetter:
+    key, value, position = record
     if key is None:
         return DeadLetter("missing_key", "records must be keyed by subject")
     if value is None:
@@ -106,7 +119,7 @@ def _apply_one(running: _Running[S], index: int, key: bytes | None, value: bytes
         before = running.get(key)
     except (ValueError, TypeError, KeyError) as exc:  # stored bytes this version cannot read
         return DeadLetter("invalid_state", repr(exc))
-    result = step(value, key.decode("utf-8", "replace"), before)
+    result = step(value, key.decode("utf-8", "replace"), before, position)
     if isinstance(result, DeadLetter):
         return result
     after, change = result
@@ -117,8 +130,8 @@ def _apply_one(running: _Running[S], index: int, key: bytes | None, value: bytes
 
 def _fold(records: Sequence[Record], cls: type[S], lookup: Lookup, step: Step[S]) -> BatchOutcome:
     out, running = BatchOutcome(), _Running(cls, lookup)
-    for i, (key, value) in enumerate(records):
-        result = _apply_one(running, i, key, value, step)
+    for i, record in enumerate(records):
+        result = _apply_one(running, i, record, step)
         if isinstance(result, DeadLetter):
             out.dead.append((i, result))
             continue
@@ -134,9 +147,9 @@ def conversation_batch(records: Sequence[Record], lookup: Lookup) -> BatchOutcom
     return _fold(records, ConversationState, lookup, conversation_step)
 
 
-def _agent_event(raw: bytes, key: str, before: AgentState | None,
+def _agent_event(raw: bytes, key: str, before: AgentState | None, position: Position | None,
                  ) -> tuple[AgentState, None] | DeadLetter:
-    after = agent_event_step(raw, key, before)
+    after = agent_event_step(raw, key, before, position)
     return after if isinstance(after, DeadLetter) else (after, None)
 
 
@@ -146,7 +159,9 @@ def agent_event_batch(records: Sequence[Record], lookup: Lookup) -> BatchOutcome
 
 
 def _change_record(fold: ChangeFold[S]) -> Step[S]:
-    def step(raw: bytes, key: str, before: S | None) -> tuple[S, None] | DeadLetter:
+    def step(raw: bytes, key: str, before: S | None, _: Position | None,
+             ) -> tuple[S, None] | DeadLetter:
+        # Re-keyed changes need no position: folding one twice is harmless.
         changes = parse_changes(raw)
         if isinstance(changes, DeadLetter):
             return changes

@@ -17,6 +17,7 @@ from projections.agents.state import AgentState
 from projections.changes import ConversationChange, change_between, placement
 from projections.conversations import reducer as conversations
 from projections.conversations.state import ConversationState
+from projections.dedupe import Position
 from projections.errors import LifecycleError
 from projections.state_codec import load
 from schemas.codec import decode
@@ -52,21 +53,22 @@ def _misplaced(event: Envelope[EventData], key: str, family: str) -> DeadLetter 
 
 
 def conversation_step(raw: bytes, key: str, before: ConversationState | None,
+                      position: Position | None = None,
                       ) -> tuple[ConversationState, ConversationChange | None] | DeadLetter:
-    """Fold one `cc.conversations` record: the new state and what it changed for
-    queues and agents."""
+    """Fold one `cc.conversations` record, read at `position`: the new state and what it
+    changed for queues and agents."""
     try:
         event = decode(raw)
         if misplaced := _misplaced(event, key, "conversation"):
             return misplaced
-        after = conversations.apply(before, event)
+        after = conversations.apply(before, event, position)
     except (DecodeError, LifecycleError) as exc:
         return _dead(exc)
     except (ValueError, TypeError, KeyError) as exc:
         return DeadLetter("invalid_state", repr(exc))
     if after is before:
-        # A redelivered event: the state is unchanged, but the change it caused may
-        # not have reached the queue and agent streams before a crash, so send the
+        # A redelivered or resent event: the state is unchanged, but the change it caused
+        # may not have reached the queue and agent streams before a crash, so send the
         # current placement again (applying it twice is harmless).
         return after, ConversationChange(
             after.conversation_id, event.id, event.time, after.channel, after.priority,
@@ -74,13 +76,14 @@ def conversation_step(raw: bytes, key: str, before: ConversationState | None,
     return after, change_between(before, after, event.id, event.time)
 
 
-def agent_event_step(raw: bytes, key: str, before: AgentState | None) -> AgentState | DeadLetter:
-    """Fold one `cc.agents` record into its agent."""
+def agent_event_step(raw: bytes, key: str, before: AgentState | None,
+                     position: Position | None = None) -> AgentState | DeadLetter:
+    """Fold one `cc.agents` record, read at `position`, into its agent."""
     try:
         event = decode(raw)
         if misplaced := _misplaced(event, key, "agent"):
             return misplaced
-        return agents.apply(before, event)
+        return agents.apply(before, event, position)
     except (DecodeError, LifecycleError) as exc:
         return _dead(exc)
     except (ValueError, TypeError, KeyError) as exc:

@@ -12,6 +12,7 @@ from typing import cast
 import faust
 from faust.types import EventT
 
+from projections.dedupe import Position
 from schemas import deadletter, topics
 from schemas.topics import TopicSpec
 from streams.batch_table import BatchTable
@@ -109,7 +110,8 @@ def register(app: faust.App) -> Wiring:
         # StreamT does not declare take_events; every stream an agent gets has it.
         async for events in cast(faust.Stream, stream).take_events(BATCH_MAX, BATCH_WITHIN_S):
             try:
-                outcome = batch([(e.message.key, e.message.value) for e in events], table.get)
+                outcome = batch([Record(e.message.key, e.message.value, Position(
+                    e.message.partition, e.message.offset)) for e in events], table.get)
                 await _write(wiring, events, outcome, table)
             except Exception:
                 # Never bad data (the folds dead-letter that) but a bug or a broken

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from projections.agents.state import RECENT_IDS, AgentState
 from projections.changes import ConversationChange
+from projections.dedupe import Position, already_applied, applied
 from projections.errors import LifecycleError
 from schemas.envelope import Envelope
 from schemas.events import EventData
@@ -23,10 +24,12 @@ from schemas.events.agent import (
 )
 
 
-def apply(state: AgentState | None, event: Envelope[EventData]) -> AgentState:
-    """The agent after one of its own events."""
+def apply(state: AgentState | None, event: Envelope[EventData],
+          position: Position | None = None) -> AgentState:
+    """The agent after one of its own events, read from `cc.agents` at `position` (None:
+    unknown). An event already applied (`projections.dedupe`) changes nothing."""
     s = state or AgentState(agent_id=event.subject)
-    if event.id in s.recent_ids:
+    if already_applied(s, event.id, position):
         return s
     t = event.time
     match event.data:
@@ -50,7 +53,7 @@ def apply(state: AgentState | None, event: Envelope[EventData]) -> AgentState:
             s = replace(s, skills=dict(skills))
         case _:
             raise LifecycleError("wrong_topic", f"{event.type} is not an agent event")
-    return replace(s, recent_ids=(*s.recent_ids, event.id)[-RECENT_IDS:])
+    return replace(s, **applied(s, event.id, position, RECENT_IDS))
 
 
 def apply_change(state: AgentState | None, agent_id: str, change: ConversationChange) -> AgentState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from projections.dedupe import Position
 from schemas.events.vocabulary import SYNC_CHANNELS
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
@@ -31,7 +32,11 @@ class AgentState:
     logged_in_at: datetime | None = None
     last_assigned_at: datetime | None = None
     last_released_at: datetime | None = None
+    position: Position | None = None
+    """Where the agent's last own event applied was read on `cc.agents` (None when folded
+    without positions); conversation changes do not move it."""
     recent_ids: tuple[str, ...] = ()
+    """Ids of the last `RECENT_IDS` agent events applied (`projections.dedupe`)."""
 
     def load(self, channel: str) -> int:
         """Conversations held on a channel."""

@@ -1,7 +1,8 @@
-"""Fold conversation events into `ConversationState`: `apply(state, event) -> state`.
+"""Fold conversation events into `ConversationState`: `apply(state, event, position) -> state`.
 
-Pure: no clock, no I/O. An event already applied (same id) returns the state
-unchanged; an event impossible in the current state raises `LifecycleError`.
+Pure: no clock, no I/O. An event already applied (read again at or below the position
+of the last one applied, or an id among the latest; `projections.dedupe`) returns the
+state unchanged; an event impossible in the current state raises `LifecycleError`.
 Each step returns only the fields it changes; `apply` builds the new state once.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from projections.conversations.state import TERMINAL_PHASES, ConversationState
+from projections.conversations.state import RECENT_IDS, TERMINAL_PHASES, ConversationState
+from projections.dedupe import Position, already_applied, applied
 from projections.errors import LifecycleError
 from projections.evolve import evolve
 from schemas.envelope import Envelope
@@ -37,14 +39,15 @@ from schemas.events.conversation import (
 )
 
 
-def apply(state: ConversationState | None, event: Envelope[EventData]) -> ConversationState:
-    """The conversation after `event`."""
+def apply(state: ConversationState | None, event: Envelope[EventData],
+          position: Position | None = None) -> ConversationState:
+    """The conversation after `event`, read from the log at `position` (None: unknown)."""
     if state is None:
         if not isinstance(event.data, ConversationStarted):
             raise LifecycleError("unknown_conversation",
                                  f"{event.type} for conversation {event.subject} that never started")
-        return _started(event.subject, event.data, event.time, event.id)
-    if event.id in state.seen_ids:
+        return _started(event.subject, event.data, event.time, event.id, position)
+    if already_applied(state, event.id, position):
         return state
     if isinstance(event.data, ConversationStarted):
         raise LifecycleError("already_started", f"conversation {event.subject} started twice")
@@ -54,15 +57,16 @@ def apply(state: ConversationState | None, event: Envelope[EventData]) -> Conver
                              f"{event.type} for {state.phase} conversation {event.subject}")
     changes = _step(state, event.data, event.time)
     return evolve(state, **changes, last_event_at=max(state.last_event_at, event.time),
-                  events=state.events + 1, seen_ids=(*state.seen_ids, event.id))
+                  events=state.events + 1, **applied(state, event.id, position, RECENT_IDS))
 
 
-def _started(cid: str, d: ConversationStarted, t: datetime, event_id: str) -> ConversationState:
+def _started(cid: str, d: ConversationStarted, t: datetime, event_id: str,
+             position: Position | None) -> ConversationState:
     return ConversationState(
         conversation_id=cid, channel=d.channel, mode=d.mode, customer_id=d.customer_id,
         language=d.language, started_by=d.started_by, queue=d.queue, priority=d.priority,
         required_skills=dict(d.required_skills), phase="bot" if d.started_by == "bot" else "new",
-        started_at=t, last_event_at=t, events=1, seen_ids=(event_id,),
+        started_at=t, last_event_at=t, events=1, **applied(None, event_id, position, RECENT_IDS),
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
+
+from projections.dedupe import Position
 
 Phase = Literal["bot", "new", "queued", "offered", "assigned", "resolved", "abandoned"]
 """Where the conversation stands in routing: with the bot, waiting to be queued, waiting
@@ -12,6 +14,10 @@ in a queue, offered to an agent, held by an agent, or finished."""
 
 WAITING_PHASES: frozenset[str] = frozenset({"queued", "offered"})
 TERMINAL_PHASES: frozenset[str] = frozenset({"resolved", "abandoned"})
+
+RECENT_IDS = 32
+"""Conversation events de-duplicated by id over this many latest events; a redelivered
+record is recognised by its position however old (see `projections.dedupe`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,8 +72,15 @@ class ConversationState:
     nps: int | None = None
     ces: int | None = None
     events: int = 0
-    seen_ids: tuple[str, ...] = field(default=())
-    """Ids of every event applied, so a redelivered or resent event changes nothing."""
+    position: Position | None = None
+    """Where the last event applied was read (None when folded without positions)."""
+    recent_ids: tuple[str, ...] = ()
+    """Ids of the last `RECENT_IDS` events applied: with `position`, what makes a
+    redelivered or resent event change nothing (`projections.dedupe`)."""
+
+    FORMER_NAMES: ClassVar[dict[str, str]] = {"seen_ids": "recent_ids"}
+    """Fields stored under another name by earlier versions (read by `state_codec.load`):
+    `seen_ids` held every id; the next event applied keeps only the latest."""
 
     @property
     def holder(self) -> str | None:

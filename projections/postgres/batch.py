@@ -14,6 +14,7 @@ import orjson
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
+from projections.dedupe import Position
 from projections.errors import LifecycleError
 from projections.postgres.rows import WaitingRow, waiting_row
 from projections.replay import ReadModels, apply_agent_event, apply_conversation_event
@@ -118,11 +119,12 @@ def fold_batch(batch: DecodedBatch, conversations: Mapping[str, ConversationStat
     models = ReadModels(conversations=dict(conversations), agents=dict(agents))
     rejects = list(batch.rejects)
     for rec, event in batch.events:
+        position = Position(rec.partition, rec.offset)
         try:
             if _is_agent_event(event):
-                apply_agent_event(models, event)
+                apply_agent_event(models, event, position)
             else:
-                apply_conversation_event(models, event)
+                apply_conversation_event(models, event, position)
         except LifecycleError as exc:
             rejects.append(_reject(rec, event.id, exc.reason, exc.detail))
         except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every other event

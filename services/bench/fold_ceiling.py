@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
+from projections.dedupe import Position
 from projections.postgres.batch import SourceRecord, agent_ids, conversation_ids, decode_batch, project
 from projections.postgres.projector import MAX_RECORDS
 from projections.postgres.rows import agent_row, conversation_row
@@ -37,8 +38,13 @@ def _store(outcome: BatchOutcome, table: dict[bytes, bytes]) -> None:
 
 def _rekeyed(outcome: BatchOutcome) -> tuple[list[Record], list[Record]]:
     by_queue, by_agent = outcome.rekeyed()
-    return ([(r.key.encode(), r.value) for r in by_queue],
-            [(r.key.encode(), r.value) for r in by_agent])
+    return ([Record(r.key.encode(), r.value) for r in by_queue],
+            [Record(r.key.encode(), r.value) for r in by_agent])
+
+
+def _records(events: Sequence[CorpusEvent], first: int) -> list[Record]:
+    """Events as the worker reads them: with their position (one partition here)."""
+    return [Record(e.subject.encode(), e.raw, Position(0, first + i)) for i, e in enumerate(events)]
 
 
 def worker_folds_eps(events: Sequence[CorpusEvent]) -> float:
@@ -49,16 +55,15 @@ def worker_folds_eps(events: Sequence[CorpusEvent]) -> float:
     agent_events = [e for e in events if e.topic != CONVERSATIONS]
     tables: dict[str, dict[bytes, bytes]] = {"conversations": {}, "queues": {}, "agents": {}}
     started = time.perf_counter()
-    for batch in _batches(conversations, BATCH_MAX):
-        outcome = conversation_batch([(e.subject.encode(), e.raw) for e in batch],
-                                     tables["conversations"].get)
+    for n, batch in enumerate(_batches(conversations, BATCH_MAX)):
+        outcome = conversation_batch(_records(batch, n * BATCH_MAX), tables["conversations"].get)
         _store(outcome, tables["conversations"])
         by_queue, by_agent = _rekeyed(outcome)
         _store(queue_batch(by_queue, tables["queues"].get), tables["queues"])
         _store(agent_change_batch(by_agent, tables["agents"].get), tables["agents"])
-    for batch in _batches(agent_events, BATCH_MAX):
-        _store(agent_event_batch([(e.subject.encode(), e.raw) for e in batch],
-                                 tables["agents"].get), tables["agents"])
+    for n, batch in enumerate(_batches(agent_events, BATCH_MAX)):
+        _store(agent_event_batch(_records(batch, n * BATCH_MAX), tables["agents"].get),
+               tables["agents"])
     return len(events) / (time.perf_counter() - started)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from projections.dedupe import already_applied
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from services.router.config import RoutingConfig
@@ -86,7 +87,7 @@ def audit(events: Iterable[Event], config: RoutingConfig, domain: str, *, bound_
         if by_router:
             report.decisions += 1
             report.sources[event.source] += 1
-            if before is not None and event.id in before.seen_ids:
+            if before is not None and already_applied(before, event.id, None):
                 report.duplicate_decisions += 1
         reason = model.apply(event)
         if reason is not None and by_router:

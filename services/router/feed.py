@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
+from projections.dedupe import Position
 from schemas.codec import from_obj, parse
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
@@ -127,8 +128,8 @@ class Feed:
             raise RuntimeError(f"topic {topic} does not exist; run `switchboard topics` first")
         return partitions
 
-    def poll(self, timeout_ms: int) -> list[Envelope[EventData]]:
-        """The next events, in log order per partition."""
+    def poll(self, timeout_ms: int) -> list[tuple[Envelope[EventData], Position]]:
+        """The next events, in log order per partition, each with where it was read."""
         events = []
         for tp, records in self.consumer.poll(timeout_ms=timeout_ms).items():
             if records:
@@ -139,7 +140,7 @@ class Feed:
                     if isinstance(obj, dict) and obj.get("type") in NOT_FOR_ROUTING:
                         self.skipped += 1
                         continue
-                    events.append(from_obj(obj))
+                    events.append((from_obj(obj), Position(tp.partition, record.offset)))
                 except DecodeError as exc:
                     self.undecodable[exc.code] += 1
         return events

@@ -21,6 +21,7 @@ from projections.agents.state import AgentState
 from projections.changes import change_between
 from projections.conversations import reducer as conversations
 from projections.conversations.state import TERMINAL_PHASES, ConversationState
+from projections.dedupe import Position
 from projections.errors import LifecycleError
 from schemas.envelope import Envelope
 from schemas.events import EventData
@@ -255,9 +256,9 @@ class RoutingModel:
         self._orders[(domain, skill)] = (version, order)
         return order
 
-    def apply(self, event: Event) -> str | None:
-        """Fold one event read from `cc.conversations` or `cc.agents`; the reason it broke
-        the lifecycle, if it did (it then changes nothing)."""
+    def apply(self, event: Event, position: Position | None = None) -> str | None:
+        """Fold one event read from `cc.conversations` or `cc.agents` at `position` (None:
+        unknown); the reason it broke the lifecycle, if it did (it then changes nothing)."""
         self.pending.pop(event.id, None)
         self.applied += 1
         if self.latest is None or event.time > self.latest:
@@ -266,7 +267,7 @@ class RoutingModel:
             if event.type in AGENT_EVENTS:
                 self._agents_changed += 1
                 before = self.agents.get(event.subject)
-                agent = agents.apply(before, event)
+                agent = agents.apply(before, event, position)
                 self.agents[event.subject] = agent
                 self.agents_version += 1
                 if agent.logged_in and agent.status == "available":
@@ -275,7 +276,7 @@ class RoutingModel:
                     self.available.discard(agent.agent_id)
                 self._update_rosters(before, agent)
             else:
-                self._conversation(event)
+                self._conversation(event, position)
         except LifecycleError as exc:
             self.rejected[exc.reason] += 1
             return exc.reason
@@ -283,10 +284,10 @@ class RoutingModel:
             self._forget(event.time)
         return None
 
-    def _conversation(self, event: Event) -> None:
+    def _conversation(self, event: Event, position: Position | None) -> None:
         cid = event.subject
         before = self.conversations.get(cid)
-        after = conversations.apply(before, event)
+        after = conversations.apply(before, event, position)
         if after is before:
             return
         self.conversations[cid] = after

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kafka.errors import KafkaError
 
+from projections.dedupe import Position
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
@@ -135,8 +136,8 @@ class Router:
                 time.sleep(1.0)  # back-off while the broker is away
                 continue
             relevant = False
-            for event in events:
-                self._fold(event)
+            for event, position in events:
+                self._fold(event, position)
                 relevant = relevant or self._concerns_domain(event)
             if (config := self.watch.changed()) is not None:
                 self._reconfigure(config)
@@ -201,9 +202,9 @@ class Router:
         self._snapshot()
         self._reap_snapshot(wait=True)
 
-    def _fold(self, event: Envelope[EventData]) -> None:
+    def _fold(self, event: Envelope[EventData], position: Position) -> None:
         try:
-            self.model.apply(event)
+            self.model.apply(event, position)
         except Exception:  # noqa: BLE001 - one bad event must not stop routing
             self.model.rejected["internal_error"] += 1
             log.exception("event %s (%s) could not be folded; skipped", event.id, event.type)

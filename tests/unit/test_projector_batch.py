@@ -11,6 +11,7 @@ import pytest
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
+from projections.dedupe import Position
 from projections.postgres.batch import (
     BatchRows,
     SourceRecord,
@@ -22,8 +23,8 @@ from projections.postgres.batch import (
 )
 from projections.postgres.rows import WaitingRow, conversation_row, waiting_row
 from projections.postgres.sample_log import sample_log
-from projections.replay import fold
-from schemas.codec import encode
+from projections.replay import Sourced, fold, fold_log
+from schemas.codec import decode, encode
 from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
 from schemas.events.conversation import ConversationStarted, MessageReceived, Queued, Resolved
@@ -44,6 +45,11 @@ def to_records(events: list[Envelope[EventData]]) -> list[SourceRecord]:
         next_offset[(topic, part)] = off + 1
         records.append(SourceRecord(topic, part, off, encode(e)))
     return records
+
+
+def logged(records: list[SourceRecord]) -> list[Sourced]:
+    """The records' events with their positions, for the offline fold."""
+    return [(decode(r.value), Position(r.partition, r.offset)) for r in records if r.value]
 
 
 @dataclass
@@ -84,11 +90,11 @@ def by_partition_batches(records: list[SourceRecord], size: int) -> list[list[So
 
 @pytest.mark.parametrize("batch_size", [1, 37, 500, 100_000])
 def test_batches_in_any_interleaving_give_the_rows_of_the_offline_fold(batch_size: int) -> None:
-    events = sample_log(150, 12, seed=3, start=T0)
+    records = to_records(sample_log(150, 12, seed=3, start=T0))
     store = DictStore()
-    for batch in by_partition_batches(to_records(events), batch_size):
+    for batch in by_partition_batches(records, batch_size):
         store.run(batch)
-    expected = fold(events)
+    expected = fold_log(logged(records))
     assert store.conversations == expected.conversations
     assert store.agents == expected.agents
     waiting = {w.conversation_id: (q, w.priority, w.channel, w.since, w.offered_to)
@@ -104,7 +110,7 @@ def test_a_redelivered_batch_changes_nothing() -> None:
     store = DictStore()
     store.run(records)
     before = (dict(store.conversations), dict(store.agents), dict(store.offsets))
-    store.offsets.clear()  # as if the watermark were lost: the reducers still dedupe by id
+    store.offsets.clear()  # as if the watermark were lost: the reducers still dedupe by position
     again = store.run(records)
     assert again.conversations == []
     assert (store.conversations, store.agents) == before[:2]
