@@ -12,15 +12,18 @@ from schemas.topics import ALL_TOPICS
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 from streams.app import create_app
+from streams.sweep import register_sweep
 from streams.wiring import change_topics, register
 
 PROGRESS_EVERY_S = 5.0
 
 
 def build(settings: Settings, store: str = "memory://") -> faust.App:
-    """The app with its topics, tables, agents and a progress reporter."""
+    """The app with its topics, tables, agents, the sweep of closed conversations and a
+    progress reporter."""
     app = create_app(settings, store=store)
     wiring = register(app)
+    sweep = register_sweep(app, wiring.tables["conversations"], settings)
     last = {"t": time.monotonic(), "n": 0}
 
     @app.timer(interval=PROGRESS_EVERY_S)
@@ -28,8 +31,8 @@ def build(settings: Settings, store: str = "memory://") -> faust.App:
         now, n = time.monotonic(), wiring.stats.applied
         rate = (n - last["n"]) / max(now - last["t"], 1e-9)
         last.update(t=now, n=n)
-        print(f"worker: {n} applied ({rate:,.0f}/s), {wiring.stats.dead_lettered} dead-lettered",
-              file=sys.stderr, flush=True)
+        print(f"worker: {n} applied ({rate:,.0f}/s), {wiring.stats.dead_lettered} dead-lettered, "
+              f"{sweep.deleted} closed swept", file=sys.stderr, flush=True)
 
     return app
 

@@ -92,7 +92,8 @@ def measure(settings: Settings, run: str, config_path: Path, desks: dict[str, An
     # Decisions owed are judged at the moment the log is read up to, not after: the router
     # keeps writing while the log is read, and what it writes then is not in the audit.
     end = datetime.now(UTC)
-    report = audit(merged(read_prefixed(settings, f"{run}-")), load_config(config_path), DOMAIN,
+    config = load_config(config_path, settings.closed_horizon_s)
+    report = audit(merged(read_prefixed(settings, f"{run}-")), config, DOMAIN,
                    bound_s=TICK_MS / 1000 + 0.5, end=end)
     latency = summarize_ms(report.delays)
     on_arrival = summarize_ms(report.arrival_delays)

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.events.vocabulary import SYNC_CHANNELS
+from services.runtime.settings import CLOSED_HORIZON_S
 
 Strategy = Literal["longest_idle", "least_occupied", "most_proficient"]
 Proficiency = Annotated[int, Field(ge=1, le=10)]
@@ -101,8 +102,9 @@ class Routing(_Strict):
     """While holding a conversation on the key channel, no new one on the listed channels."""
     prefer_previous_agent_s: float = Field(default=3600.0, ge=0)
     """Offer a customer's previous agent first for this long after their last contact."""
-    forget_after_s: float = Field(default=86_400.0, gt=0)
-    """Finished conversations are dropped from memory this long after they end."""
+    forget_after_s: float | None = Field(default=None, gt=0)
+    """Finished conversations are dropped from memory this long after their last event;
+    unset: the worker's horizon, SWITCHBOARD_CLOSED_HORIZON_S (default 8 days)."""
     away_on_missed_offer: bool = True
     """RONA (redirect on no answer): an agent who lets an offer expire is set away with
     `missed_offer_aux_code`, so the next customers are not offered to someone who is not at
@@ -125,6 +127,14 @@ class RoutingConfig:
     priority: Priorities
     domains: dict[str, Domain]
     queues: dict[str, QueuePolicy]
+    closed_horizon_s: float = CLOSED_HORIZON_S
+    """The settings' horizon of closed conversations (`Settings.closed_horizon_s`)."""
+
+    @property
+    def forget_after_s(self) -> float:
+        """How long a finished conversation stays in memory after its last event: the
+        file's `routing.forget_after_s`, else the settings' horizon."""
+        return self.routing.forget_after_s or self.closed_horizon_s
 
     def policy(self, queue: str) -> QueuePolicy:
         """The policy of a queue: its own table, or `[queues.default]`."""
@@ -146,13 +156,14 @@ class RoutingConfig:
         return min(cap, 1) if channel in SYNC_CHANNELS else min(cap, self.routing.max_async)
 
 
-def default_config() -> RoutingConfig:
+def default_config(closed_horizon_s: float = CLOSED_HORIZON_S) -> RoutingConfig:
     """The configuration used when no file is given."""
-    return parse_config("")
+    return parse_config("", closed_horizon_s)
 
 
-def parse_config(text: str) -> RoutingConfig:
-    """The configuration in TOML `text`, or ConfigError with every problem."""
+def parse_config(text: str, closed_horizon_s: float = CLOSED_HORIZON_S) -> RoutingConfig:
+    """The configuration in TOML `text`, or ConfigError with every problem; finished
+    conversations are forgotten after `closed_horizon_s` unless the file says otherwise."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -161,7 +172,8 @@ def parse_config(text: str) -> RoutingConfig:
         file = _File.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError([_describe(e) for e in exc.errors()]) from None
-    config = RoutingConfig(file.routing, file.priority, file.domains, file.queues)
+    config = RoutingConfig(file.routing, file.priority, file.domains, file.queues,
+                           closed_horizon_s)
     problems = _cross_check(config)
     if problems:
         raise ConfigError(problems)

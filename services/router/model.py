@@ -20,6 +20,7 @@ from projections.agents import reducer as agents
 from projections.agents.state import AgentState
 from projections.changes import change_between
 from projections.conversations import reducer as conversations
+from projections.conversations.retention import expired
 from projections.conversations.state import TERMINAL_PHASES, ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
@@ -304,7 +305,7 @@ class RoutingModel:
         if isinstance(event.data, (OfferDeclined, OfferExpired)):
             hold_off = timedelta(seconds=self.config.policy(after.queue).decline_exclusion_s)
             self.excluded.setdefault(cid, {})[event.data.agent_id] = event.time + hold_off
-        if after.phase in TERMINAL_PHASES and (before is None or before.phase not in TERMINAL_PHASES):
+        if after.phase in TERMINAL_PHASES:  # its close, or a later event (a survey)
             self._finished.append((event.time, cid))
 
     def _wait_in(self, cid: str, was: str | None, now: str | None) -> None:
@@ -327,9 +328,11 @@ class RoutingModel:
             self.last_agent[after.customer_id] = (agent, t)
 
     def _forget(self, now: datetime) -> None:
-        horizon = now - timedelta(seconds=self.config.routing.forget_after_s)
-        while self._finished and self._finished[0][0] < horizon:
+        """Drop the finished conversations past the horizon (`retention.expired`, as the
+        worker's sweep); the clock is the log's."""
+        horizon = timedelta(seconds=self.config.forget_after_s)
+        while self._finished and now - self._finished[0][0] > horizon:
             _, cid = self._finished.popleft()
             state = self.conversations.get(cid)
-            if state is not None and state.phase in TERMINAL_PHASES:
+            if state is not None and expired(state, now, horizon):
                 del self.conversations[cid]

@@ -35,7 +35,7 @@ from services.router.model import RoutingModel, serves, shared_with
 from services.router.policy import Decision, decide
 from services.router.snapshot import SnapshotError
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
-from services.runtime.settings import Settings
+from services.runtime.settings import CLOSED_HORIZON_S, Settings
 
 log = logging.getLogger("switchboard.router")
 
@@ -45,22 +45,23 @@ SNAPSHOT_EVERY_S = 60.0
 """How often the model is saved when the router is given a snapshot file."""
 
 
-def load_config(path: Path | None) -> RoutingConfig:
-    """The configuration in `path` (the defaults when None); ConfigError says what is wrong."""
+def load_config(path: Path | None, closed_horizon_s: float = CLOSED_HORIZON_S) -> RoutingConfig:
+    """The configuration in `path` (the defaults when None), with the settings' horizon of
+    closed conversations; ConfigError says what is wrong."""
     if path is None:
-        return default_config()
+        return default_config(closed_horizon_s)
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
-    return parse_config(text)
+    return parse_config(text, closed_horizon_s)
 
 
 class ConfigWatch:
     """Reloads the file when it changes; a broken edit is reported and the old config kept."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, closed_horizon_s: float = CLOSED_HORIZON_S) -> None:
+        self.path, self.closed_horizon_s = path, closed_horizon_s
         self._stamp = self._mtime()
         self._checked = time.monotonic()
 
@@ -80,7 +81,7 @@ class ConfigWatch:
             return None
         self._stamp = stamp
         try:
-            config = load_config(self.path)
+            config = load_config(self.path, self.closed_horizon_s)
         except ConfigError as exc:
             log.error("routing config %s not reloaded, keeping the previous one: %s", self.path, exc)
             return None
@@ -107,7 +108,7 @@ class Router:
         self.domain, self.instance = domain, instance
         self.source = f"switchboard/router/{domain}/{instance}"
         self.model = RoutingModel(config)
-        self.watch = ConfigWatch(config_path)
+        self.watch = ConfigWatch(config_path, settings.closed_horizon_s)
         client = f"switchboard-router-{domain}-{instance}"
         self.feed = Feed(settings, client)
         self.snapshot_path, self.snapshot_every_s = snapshot_path, snapshot_every_s
@@ -308,7 +309,7 @@ def run_router(settings: Settings, domain: str, instance: str, config_path: Path
                snapshot_every_s: float = SNAPSHOT_EVERY_S) -> int:
     """Run until SIGINT/SIGTERM; 2 on a bad configuration, 1 when Kafka cannot be reached."""
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, settings.closed_horizon_s)
         ensure_topics(settings)
         router = Router(settings, domain, instance, config_path, config, snapshot_path,
                         snapshot_every_s)

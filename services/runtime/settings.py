@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CLOSED_HORIZON_S = 8 * 86_400.0
+"""Default of `Settings.closed_horizon_s`: 8 days, past a reopen and the 7-day FCR window."""
 
 
 class SettingsError(ValueError):
@@ -35,6 +37,15 @@ class Settings:
     ingest_port: int = 8080
     max_body_bytes: int = 1_048_576
     max_batch: int = 1000
+    closed_horizon_s: float = CLOSED_HORIZON_S
+    """How long a closed (resolved or abandoned) conversation stays in the worker's live
+    tables and the router's memory after its last event (SWITCHBOARD_CLOSED_HORIZON_S;
+    PostgreSQL keeps every conversation). An event for it after that, a reopen or a late
+    survey, finds no conversation: the worker dead-letters it with reason
+    `unknown_conversation`. The router's `forget_after_s` overrides it for the router."""
+    sweep_every_s: float = 300.0
+    """How often the worker looks for closed conversations past the horizon
+    (SWITCHBOARD_SWEEP_EVERY_S)."""
     api_keys: tuple[ApiKey, ...] = field(default_factory=tuple)
     cache_dir: Path = PROJECT_ROOT / ".cache"
     worker_app_id: str = "switchboard-worker"
@@ -78,6 +89,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not value > 0:
+        raise SettingsError(f"{name}={raw!r} must be more than 0 seconds")
+    return value
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from environment variables (see README, Configuration)."""
     env = os.environ if env is None else env
@@ -100,6 +124,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ingest_port=_int(env, "SWITCHBOARD_INGEST_PORT", 8080),
         max_body_bytes=_int(env, "SWITCHBOARD_MAX_BODY_BYTES", 1_048_576),
         max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000),
+        closed_horizon_s=_seconds(env, "SWITCHBOARD_CLOSED_HORIZON_S", CLOSED_HORIZON_S),
+        sweep_every_s=_seconds(env, "SWITCHBOARD_SWEEP_EVERY_S", 300.0),
         api_keys=api_keys,
         cache_dir=Path(env.get("SWITCHBOARD_CACHE_DIR") or PROJECT_ROOT / ".cache"),
         worker_app_id=env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"),

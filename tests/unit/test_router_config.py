@@ -16,6 +16,7 @@ from services.router.config import (
     default_config,
     parse_config,
 )
+from services.runtime.settings import CLOSED_HORIZON_S, SettingsError, from_env
 
 FULL = """
 [routing]
@@ -87,6 +88,22 @@ def test_the_example_file_is_valid_and_states_the_defaults() -> None:
     assert config.policy("tier2").required_skills == {"tier2": 1}
 
 
+def test_finished_conversations_are_forgotten_after_the_workers_horizon_unless_the_file_says() -> None:
+    assert default_config().forget_after_s == CLOSED_HORIZON_S == 8 * 86_400
+    assert default_config(closed_horizon_s=60).forget_after_s == 60
+    assert parse_config("", closed_horizon_s=60).forget_after_s == 60
+    assert parse_config("[routing]\nforget_after_s = 90\n", closed_horizon_s=60).forget_after_s == 90
+
+
+def test_the_horizon_is_one_setting_from_the_environment() -> None:
+    assert from_env({}).closed_horizon_s == CLOSED_HORIZON_S
+    assert from_env({"SWITCHBOARD_CLOSED_HORIZON_S": "0.5"}).closed_horizon_s == 0.5
+    assert from_env({"SWITCHBOARD_SWEEP_EVERY_S": "2"}).sweep_every_s == 2
+    for bad in ("soon", "0", "-1"):
+        with pytest.raises(SettingsError, match="SWITCHBOARD_CLOSED_HORIZON_S"):
+            from_env({"SWITCHBOARD_CLOSED_HORIZON_S": bad})
+
+
 def test_a_queue_without_a_table_gets_the_default_policy() -> None:
     policy = default_config().policy("billing")
     assert policy == QueuePolicy()
@@ -99,7 +116,7 @@ def test_a_full_file_is_read_into_every_setting() -> None:
     assert (config.routing.tick_ms, config.routing.max_async) == (100, 4)
     assert config.routing.default_capacity == {"voice": 1, "chat": 1, "messaging": 6, "email": 3}
     assert config.routing.mixing == {"voice": ("voice", "chat", "messaging")}
-    assert (config.routing.prefer_previous_agent_s, config.routing.forget_after_s) == (600, 3600)
+    assert (config.routing.prefer_previous_agent_s, config.forget_after_s) == (600, 3600)
     assert (config.priority.negative_sentiment, config.priority.sla_at_risk) == (1, 4)
     assert config.domains["care"].agent_skills == ("billing", "tech")
     billing = config.policy("billing")

@@ -14,6 +14,7 @@ from schemas.events.conversation import (
     Offered,
     Reopened,
     Resolved,
+    SurveyAnswered,
 )
 from services.router.config import parse_config
 from services.router.model import Pending
@@ -75,6 +76,26 @@ def test_a_finished_conversation_is_forgotten_after_forget_after_s_of_event_time
     assert set(model.conversations) == {"c1", "c2"}
     model.apply(ev(AgentStatusChanged(status="away"), "a1", 111))
     assert set(model.conversations) == {"c2"}
+
+
+def test_a_late_survey_keeps_a_finished_conversation_for_another_horizon() -> None:
+    model = model_of([*agent_events("a1"), *arrival_events("c1"),
+                      ev(Resolved(resolved_by="customer"), "c1", 10),
+                      ev(SurveyAnswered(survey_id="s", csat=4), "c1", 60)], FORGET)
+    model.apply(ev(AgentStatusChanged(status="away"), "a1", 111))
+    assert set(model.conversations) == {"c1"}
+    model.apply(ev(AgentStatusChanged(status="available"), "a1", 161))
+    assert set(model.conversations) == set()
+
+
+def test_by_default_a_finished_conversation_is_kept_for_eight_days() -> None:
+    model = model_of([*agent_events("a1"), *arrival_events("c1"),
+                      ev(Resolved(resolved_by="customer"), "c1", 10)])
+    eight_days = 8 * 86_400
+    model.apply(ev(AgentStatusChanged(status="away"), "a1", 10 + eight_days))
+    assert set(model.conversations) == {"c1"}
+    model.apply(ev(AgentStatusChanged(status="available"), "a1", 11 + eight_days))
+    assert set(model.conversations) == set()
 
 
 def test_a_reopened_conversation_is_not_forgotten() -> None:
