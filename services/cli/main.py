@@ -6,8 +6,10 @@ Imports are inside the commands so one component's dependencies never load in an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from services.runtime.settings import Settings, SettingsError, from_env
 
@@ -51,9 +53,15 @@ def _worker(settings: Settings, argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="switchboard worker")
     parser.add_argument("--store", default="memory://",
-                        help="table store: memory:// (replays changelogs at start) or rocksdb://")
+                        help="table store: memory:// (replays changelogs at start) or rocksdb:// "
+                        "(see streams/README.md)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="local table data, one per worker instance (default: "
+                        "SWITCHBOARD_WORKER_DATA_DIR, else .cache/faust/<worker id>)")
     parser.add_argument("--loglevel", default="WARNING")
     args = parser.parse_args(argv)
+    if args.data_dir is not None:
+        settings = dataclasses.replace(settings, worker_data_dir=args.data_dir)
     try:
         run_worker(settings, store=args.store, loglevel=args.loglevel)
     except BrokerUnavailable as exc:

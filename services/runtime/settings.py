@@ -50,6 +50,9 @@ class Settings:
     cache_dir: Path = PROJECT_ROOT / ".cache"
     worker_app_id: str = "switchboard-worker"
     """Faust app id: the consumer group and the prefix of the table changelog topics."""
+    worker_data_dir: Path | None = None
+    """The worker's local table data (RocksDB); one per worker instance. None: under
+    cache_dir, named after the app id."""
 
     @property
     def kafka_port(self) -> int:
@@ -129,4 +132,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         api_keys=api_keys,
         cache_dir=Path(env.get("SWITCHBOARD_CACHE_DIR") or PROJECT_ROOT / ".cache"),
         worker_app_id=env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"),
+        worker_data_dir=Path(env["SWITCHBOARD_WORKER_DATA_DIR"])
+        if env.get("SWITCHBOARD_WORKER_DATA_DIR") else None,
     )
