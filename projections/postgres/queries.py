@@ -6,13 +6,17 @@ take `now` as an argument (the caller reads the clock, these functions do not).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
+from projections.agents.state import AgentState
 from projections.postgres.rows import CONVERSATION_COLUMNS
+from projections.queues.staffing import Need
+from projections.state_codec import load
 
 Row = dict[str, Any]
 _STATE_FIELDS = ("language", "started_by", "tier", "resolution_code", "offered_agent_id",
@@ -36,16 +40,58 @@ async def get_conversation(conn: AsyncConnection[Any], schema: str,
 
 
 async def list_queues(conn: AsyncConnection[Any], schema: str, now: datetime) -> list[Row]:
-    """`queue_live`: per queue waiting, offered, oldest wait (seconds at `now`), counts, and the
-    agents eligible for its work and available for it now."""
+    """`queue_live`: per queue waiting, offered, oldest wait (seconds at `now`) and counts."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(sql.SQL(
             "SELECT queue, waiting, offered, oldest_since,"
             " greatest(0, extract(epoch FROM (%s - oldest_since)))::float8 AS oldest_wait_s,"
-            " by_priority, by_channel, agents_eligible, agents_available"
+            " by_priority, by_channel"
             " FROM {}.queue_live ORDER BY queue").format(
             sql.Identifier(schema)), (now,))
         return await cur.fetchall()
+
+
+async def waiting_needs(conn: AsyncConnection[Any], schema: str) -> list[Need]:
+    """Each distinct (queue, channel, language, required skills) of what waits."""
+    async with conn.cursor() as cur:
+        await cur.execute(sql.SQL(
+            "SELECT DISTINCT queue, channel, language, required_skills"
+            " FROM {}.queue_waiting").format(sql.Identifier(schema)))
+        return [Need(queue, channel, language, skills)
+                for queue, channel, language, skills in await cur.fetchall()]
+
+
+async def logged_in_agents(conn: AsyncConnection[Any], schema: str) -> list[AgentState]:
+    """The stored states of the agents logged in now, without their dedupe ids (up to
+    `RECENT_IDS` event ids each, which no eligibility rule reads; they load as empty)."""
+    async with conn.cursor() as cur:
+        await cur.execute(sql.SQL(
+            "SELECT state - 'recent_ids' FROM {}.agents WHERE logged_in ORDER BY agent_id"
+        ).format(sql.Identifier(schema)))
+        return [load(AgentState, state) for (state,) in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuesRead:
+    """What `GET /v1/queues` is made of, read from one snapshot."""
+
+    queues: list[Row]
+    """`list_queues`."""
+    needs: list[Need]
+    """`waiting_needs`."""
+    agents: list[AgentState]
+    """`logged_in_agents`."""
+
+
+async def read_queues(conn: AsyncConnection[Any], schema: str, now: datetime) -> QueuesRead:
+    """The queues, the needs of what waits there and the logged-in agents, in one read-only
+    repeatable-read transaction, so staffing counted from the needs and agents matches the
+    queues listed (as the single view statement it replaces did). `conn` must be in
+    autocommit mode, outside a transaction."""
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return QueuesRead(await list_queues(conn, schema, now), await waiting_needs(conn, schema),
+                          await logged_in_agents(conn, schema))
 
 
 async def list_agents(conn: AsyncConnection[Any], schema: str, now: datetime,

@@ -69,7 +69,8 @@ class WaitingRow:
     offered_to: str | None
     language: str
     required_skills: dict[str, int]
-    """What an agent needs to take it; `queue_live` counts the agents who have it."""
+    """What an agent needs to take it; the read API counts the agents who have it
+    (`projections.queues.staffing`)."""
 
     def values(self) -> Row:
         """The row in `WAITING_COLUMNS` order."""

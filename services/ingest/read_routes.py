@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from projections.postgres import queries
 from projections.postgres.migrate import DEFAULT_SCHEMA
+from projections.queues.staffing import Staffing, staffing
 from services.ingest.auth import require_scope
 from services.ingest.errors import ApiError, ErrorBody
 from services.runtime.settings import Settings
@@ -45,6 +46,14 @@ def make_pool(database_url: str, max_size: int = 4) -> AsyncConnectionPool:
     """A closed pool of autocommit UTC connections; open it in the app's lifespan."""
     return AsyncConnectionPool(database_url, min_size=1, max_size=max_size, open=False,
                                timeout=5.0, kwargs={"autocommit": True}, configure=_configure)
+
+
+def with_staffing(queues: list[dict[str, Any]],
+                  counts: dict[str, Staffing]) -> list[dict[str, Any]]:
+    """Each queue row with `agents_eligible` and `agents_available` from `counts`."""
+    none = Staffing()
+    return [{**row, "agents_eligible": counts.get(row["queue"], none).eligible,
+             "agents_available": counts.get(row["queue"], none).available} for row in queues]
 
 
 def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIRouter:
@@ -74,10 +83,11 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
 
     @router.get("/queues")
     async def get_queues() -> Response:
-        """Every queue with waiting conversations: counts, offered, oldest wait."""
+        """Every queue with waiting conversations: counts, offered, oldest wait, and the
+        agents eligible for its work and available for it now."""
         async with connection() as conn:
-            rows = await queries.list_queues(conn, schema, datetime.now(UTC))
-        return _json({"queues": rows})
+            read = await queries.read_queues(conn, schema, datetime.now(UTC))
+        return _json({"queues": with_staffing(read.queues, staffing(read.agents, read.needs))})
 
     @router.get("/agents")
     async def get_agents(

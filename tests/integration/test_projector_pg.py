@@ -157,7 +157,8 @@ def test_poison_records_are_kept_as_rejects_and_the_projector_goes_on(pg_setting
 
 def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: str) -> None:
     with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
-        assert migrate(conn, schema) == ["001_read_models", "002_queue_staffing"]
+        assert migrate(conn, schema) == ["001_read_models", "002_queue_staffing",
+                                         "003_staffing_at_read_time"]
         assert migrate(conn, schema) == []
         tables = {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
@@ -186,11 +187,33 @@ def test_migration_002_fills_in_what_rows_written_before_it_lack(pg_settings: Se
             values), conversation_row(state))
         conn.execute(sql.SQL("INSERT INTO {}.queue_waiting VALUES (%s, 'billing', 0, 'chat', %s,"
                              " NULL)").format(sql.Identifier(schema)), (cid, T0))
-        assert migrate(conn, schema) == ["002_queue_staffing"]
+        assert migrate(conn, schema, until="002_queue_staffing") == ["002_queue_staffing"]
         row = conn.execute(sql.SQL("SELECT language, required_skills FROM {}.queue_waiting"
                                    " WHERE conversation_id = %s").format(sql.Identifier(schema)),
                            (cid,)).fetchone()
     assert row == ("fr", {"billing": 3})
+
+
+def test_migration_003_leaves_no_sql_copy_of_agent_eligibility(pg_settings: Settings,
+                                                                schema: str) -> None:
+    with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+        migrate(conn, schema, until="002_queue_staffing")
+        conn.execute(sql.SQL("INSERT INTO {}.queue_waiting VALUES ('c1', 'billing', 0, 'chat',"
+                             " %s, NULL, 'fr', %s::jsonb)").format(sql.Identifier(schema)),
+                     (T0, '{"billing": 3}'))
+
+        def functions() -> set[str]:
+            return {r[0] for r in conn.execute(
+                "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                " WHERE n.nspname = %s", (schema,)).fetchall()}
+
+        assert functions() == {"agent_fits", "free_slots"}
+        assert migrate(conn, schema) == ["003_staffing_at_read_time"]
+        assert functions() == set()
+        cur = conn.execute(sql.SQL("SELECT * FROM {}.queue_live").format(sql.Identifier(schema)))
+        assert [d.name for d in cur.description or ()] == [
+            "queue", "waiting", "offered", "oldest_since", "by_priority", "by_channel"]
+        assert cur.fetchall() == [("billing", 1, 0, T0, {"0": 1}, {"chat": 1})]
 
 
 def test_a_broker_down_at_start_is_waited_for_not_a_crash(

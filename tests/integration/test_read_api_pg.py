@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from log_support import produce
 
-from projections.conversations.state import WAITING_PHASES, ConversationState
+from projections.conversations.state import WAITING_PHASES
 from projections.postgres.projector import run_projector
 from projections.postgres.sample_log import sample_log
+from projections.queues.staffing import Need, staffing
 from projections.replay import ReadModels, fold
 from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
@@ -125,31 +126,22 @@ def test_queues_count_the_agents_eligible_and_available_for_their_work(
 
     with TestClient(create_app(cfg)) as client:
         queues = {q["queue"]: q for q in client.get("/v1/queues", headers=AUTH).json()["queues"]}
-    staffing = {q: (r["agents_eligible"], r["agents_available"]) for q, r in queues.items()
-                if q.startswith(p)}
+    assert list(queues[billing]) == [
+        "queue", "waiting", "offered", "oldest_since", "oldest_wait_s", "by_priority",
+        "by_channel", "agents_eligible", "agents_available"]
+    counted = {q: (r["agents_eligible"], r["agents_available"]) for q, r in queues.items()
+               if q.startswith(p)}
     # billing: a-ok, a-busy (not available) and a-on-call (on a voice call: no chat now);
     # a-low lacks the level, a-english the language, a-gone logged out.
     # tech: a-on-call (messaging is not blocked by a call) and a-full (no free slot).
-    assert staffing == {billing: (3, 1), tech: (2, 1)}
-    assert staffing == queue_staffing(fold(events))
+    assert counted == {billing: (3, 1), tech: (2, 1)}
+    assert counted == queue_staffing(fold(events))
 
 
 def queue_staffing(models: ReadModels) -> dict[str, tuple[int, int]]:
-    """Per queue with someone waiting: the logged-in agents with the skills and language of
-    one of its waiting conversations, and those of them available with a free slot for it
-    (what `queue_live` must say, from the pure states)."""
-    waiting: dict[str, list[ConversationState]] = {}
-    for conv in models.conversations.values():
-        if conv.phase in WAITING_PHASES:
-            waiting.setdefault(conv.queue, []).append(conv)
-    staffing = {}
-    for queue, convs in waiting.items():
-        eligible = available = 0
-        for agent in models.agents.values():
-            fits = [c for c in convs if agent.logged_in and agent.speaks(c.language)
-                    and agent.has_skills(c.required_skills)]
-            eligible += bool(fits)
-            available += agent.status == "available" and any(
-                agent.free_slots(c.channel) > 0 for c in fits)
-        staffing[queue] = (eligible, available)
-    return staffing
+    """The staffing counted from the offline fold's states (what the endpoint, reading the
+    stored rows, must say)."""
+    needs = [Need(c.queue, c.channel, c.language, c.required_skills)
+             for c in models.conversations.values() if c.phase in WAITING_PHASES]
+    return {q: (s.eligible, s.available)
+            for q, s in staffing(models.agents.values(), needs).items()}
