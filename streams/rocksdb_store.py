@@ -33,7 +33,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import orjson
@@ -59,6 +59,14 @@ DEFAULT_OPTIONS: Mapping[str, Any] = {
 
 
 @dataclass(slots=True)
+class _Recovery:
+    """The latest recovery of a partition: where it started, what it read."""
+
+    started_from: int | None
+    records_read: int = 0
+
+
+@dataclass(slots=True)
 class _Staged:
     """A write whose changelog records are not all acknowledged yet."""
 
@@ -76,7 +84,8 @@ class BatchRocksDBStore(rocksdb.Store):
         self._staged: dict[bytes, _Staged] = {}
         self._owned: dict[int, int] = {}
         """Active partition -> consumer generation from which this worker holds it."""
-        self._recovery: dict[int, dict[str, int | None]] = {}
+        self._recovery: dict[int, _Recovery] = {}
+        self._records_read = 0
 
     # Writes: staged until the changelog acknowledges them, then stored with the offset.
 
@@ -188,8 +197,7 @@ class BatchRocksDBStore(rocksdb.Store):
         for tp in tps:
             if tp.topic in table.changelog_topic.topics and tp.partition in self._dbs:
                 self._discard_if_stale(tp)
-                self._recovery.setdefault(tp.partition, {"started_from": self.persisted_offset(tp),
-                                                         "records_read": 0})
+                self._recovery[tp.partition] = _Recovery(self.persisted_offset(tp))
 
     def _discard_if_stale(self, tp: TP) -> None:
         db = self._dbs[tp.partition]
@@ -228,9 +236,8 @@ class BatchRocksDBStore(rocksdb.Store):
     def apply_changelog_batch(self, batch: Iterable[EventT], to_key: Any, to_value: Any) -> None:
         events = list(batch)
         for event in events:
-            counts = self._recovery.setdefault(event.message.partition,
-                                               {"started_from": None, "records_read": 0})
-            counts["records_read"] = (counts["records_read"] or 0) + 1
+            self._recovery.setdefault(event.message.partition, _Recovery(None)).records_read += 1
+        self._records_read += len(events)
         super().apply_changelog_batch(events, to_key, to_value)
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
@@ -240,10 +247,11 @@ class BatchRocksDBStore(rocksdb.Store):
         self._write_report()
 
     def _write_report(self) -> None:
-        partitions = {str(p): counts for p, counts in sorted(self._recovery.items())}
         report = {"table": self.table_name, "pid": os.getpid(),
-                  "records_read": sum(c["records_read"] or 0 for c in self._recovery.values()),
-                  "partitions": partitions}
+                  "generation": self.app.consumer_generation_id,
+                  "records_read": self._records_read,
+                  "partitions": {str(p): asdict(r) for p, r in sorted(self._recovery.items())
+                                 if p in self._owned}}
         path = self.path / f"{self.basename}-recovery.json"
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
