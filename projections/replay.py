@@ -21,6 +21,7 @@ from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
 from schemas.envelope import Envelope
 from schemas.events import EventData
+from schemas.topics import Family, family_of
 
 Sourced = tuple[Envelope[EventData], Position | None]
 """An event and where it was read (None when not read from a log)."""
@@ -74,7 +75,7 @@ def apply_event(models: ReadModels, event: Envelope[EventData],
                 position: Position | None = None) -> None:
     """Fold any event; lifecycle violations are recorded as rejected, not raised."""
     try:
-        if event.type.startswith("cc.agent."):
+        if family_of(event.type) is Family.AGENT:
             apply_agent_event(models, event, position)
         else:
             apply_conversation_event(models, event, position)

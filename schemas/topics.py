@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
 
 CONVERSATIONS = "cc.conversations"
 AGENTS = "cc.agents"
@@ -39,12 +41,35 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+class Family(StrEnum):
+    """An event family: the `cc.<family>.` prefix of its wire types; each has one topic."""
+
+    CONVERSATION = "conversation"
+    AGENT = "agent"
+    SLA = "sla"
+
+
+FAMILY_TOPICS: dict[Family, str] = {
+    Family.CONVERSATION: CONVERSATIONS,
+    Family.AGENT: AGENTS,
+    Family.SLA: ALERTS,
+}
+
+
+@lru_cache(maxsize=1024)
+def family_of(wire_type: str) -> Family:
+    """The family of an event type (`cc.agent.logged_in.v1` -> `Family.AGENT`): the one
+    place that reads it from the type; ValueError when it names none."""
+    prefix, _, rest = wire_type.partition(".")
+    name, dot, _ = rest.partition(".")
+    if prefix == "cc" and dot:
+        try:
+            return Family(name)
+        except ValueError:
+            pass
+    raise ValueError(f"no event family for type {wire_type!r}")
+
+
 def topic_for_type(wire_type: str) -> str:
-    """The topic an event type belongs to, by its family prefix."""
-    if wire_type.startswith("cc.conversation."):
-        return CONVERSATIONS
-    if wire_type.startswith("cc.agent."):
-        return AGENTS
-    if wire_type.startswith("cc.sla."):
-        return ALERTS
-    raise ValueError(f"no topic for event type {wire_type!r}")
+    """The (logical) topic an event type belongs to: its family's."""
+    return FAMILY_TOPICS[family_of(wire_type)]

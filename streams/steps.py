@@ -24,6 +24,7 @@ from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
+from schemas.topics import Family, family_of
 
 S = TypeVar("S")
 ChangeFold = Callable[[S | None, str, ConversationChange], S]
@@ -43,9 +44,9 @@ def _dead(exc: DecodeError | LifecycleError) -> DeadLetter:
     return DeadLetter(exc.reason, exc.detail)
 
 
-def _misplaced(event: Envelope[EventData], key: str, family: str) -> DeadLetter | None:
+def _misplaced(event: Envelope[EventData], key: str, family: Family) -> DeadLetter | None:
     """Why a decoded event does not belong where it was read, if it does not."""
-    if not event.type.startswith(f"cc.{family}."):
+    if family_of(event.type) is not family:
         return DeadLetter("wrong_topic", f"{event.type} on the {family}s topic")
     if key != event.subject:
         return DeadLetter("key_mismatch", f"key {key!r} but subject {event.subject!r}")
@@ -59,7 +60,7 @@ def conversation_step(raw: bytes, key: str, before: ConversationState | None,
     changed for queues and agents."""
     try:
         event = decode(raw)
-        if misplaced := _misplaced(event, key, "conversation"):
+        if misplaced := _misplaced(event, key, Family.CONVERSATION):
             return misplaced
         after = conversations.apply(before, event, position)
     except (DecodeError, LifecycleError) as exc:
@@ -81,7 +82,7 @@ def agent_event_step(raw: bytes, key: str, before: AgentState | None,
     """Fold one `cc.agents` record, read at `position`, into its agent."""
     try:
         event = decode(raw)
-        if misplaced := _misplaced(event, key, "agent"):
+        if misplaced := _misplaced(event, key, Family.AGENT):
             return misplaced
         return agents.apply(before, event, position)
     except (DecodeError, LifecycleError) as exc:

@@ -7,7 +7,7 @@ from projections.replay import Sourced
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.topics import AGENTS, CONVERSATIONS
+from schemas.topics import topic_for_type
 from services.runtime.kafka_clients import sync_producer
 from services.runtime.settings import Settings
 
@@ -24,8 +24,7 @@ def produce(settings: Settings, items: list[Envelope[EventData] | tuple[str, byt
             if isinstance(item, tuple):
                 producer.send(item[0], key=item[1], value=item[2])
             else:
-                topic = AGENTS if item.type.startswith("cc.agent.") else CONVERSATIONS
-                sent.append((item, producer.send(topic, key=item.subject.encode(),
+                sent.append((item, producer.send(topic_for_type(item.type), key=item.subject.encode(),
                                                  value=encode(item))))
         producer.flush(timeout=timeout_s)
         written = [(event, future.get(timeout=0)) for event, future in sent]

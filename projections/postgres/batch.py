@@ -22,6 +22,7 @@ from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
+from schemas.topics import Family, family_of
 
 TopicPartition = tuple[str, int]
 _AGENT_FIELDS = ("agent_id", "from_agent_id", "to_agent_id")
@@ -167,7 +168,7 @@ def missing_agents(rows: BatchRows, loaded: Iterable[str]) -> set[str]:
 
 def _is_agent_event(event: Envelope[EventData]) -> bool:
     # The same routing as projections.replay.apply_event: by type, not by topic.
-    return event.type.startswith("cc.agent.")
+    return family_of(event.type) is Family.AGENT
 
 
 def _reject(rec: SourceRecord, event_id: str | None, reason: str, detail: str) -> RejectRow:

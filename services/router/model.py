@@ -26,8 +26,8 @@ from projections.dedupe import Position
 from projections.errors import LifecycleError
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.events.agent import AGENT_EVENTS
 from schemas.events.conversation import OfferDeclined, OfferExpired
+from schemas.topics import Family, family_of
 from services.router.config import Domain, RoutingConfig
 
 Event = Envelope[EventData]
@@ -265,7 +265,7 @@ class RoutingModel:
         if self.latest is None or event.time > self.latest:
             self.latest = event.time
         try:
-            if event.type in AGENT_EVENTS:
+            if family_of(event.type) is Family.AGENT:
                 self._agents_changed += 1
                 before = self.agents.get(event.subject)
                 agent = agents.apply(before, event, position)

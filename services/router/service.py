@@ -24,8 +24,7 @@ from projections.dedupe import Position
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.events.agent import AGENT_EVENTS
-from schemas.topics import topic_for_type
+from schemas.topics import Family, family_of, topic_for_type
 from services.router import snapshot
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
@@ -210,7 +209,7 @@ class Router:
             self.model.rejected["internal_error"] += 1
             log.exception("event %s (%s) could not be folded; skipped", event.id, event.type)
             return
-        if event.type in AGENT_EVENTS and event.subject not in self._shared_agents:
+        if family_of(event.type) is Family.AGENT and event.subject not in self._shared_agents:
             self._warn_if_shared(event.subject)
 
     def _warn_if_shared(self, agent_id: str) -> None:
@@ -225,7 +224,7 @@ class Router:
     def _concerns_domain(self, event: Envelope[EventData]) -> bool:
         """Whether the event may change a decision of this domain (other domains' traffic
         waits for the next tick instead of triggering a pass)."""
-        if event.type in AGENT_EVENTS:
+        if family_of(event.type) is Family.AGENT:
             agent = self.model.agents.get(event.subject)
             return agent is not None and serves(self.model.config.domains[self.domain], agent)
         conv = self.model.conversations.get(event.subject)

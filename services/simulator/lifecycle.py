@@ -14,6 +14,7 @@ from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events import agent as ag
 from schemas.events import conversation as cv
+from schemas.topics import Family, family_of
 
 OPEN_PHASES = frozenset({"bot", "waiting", "offered", "assigned", "requeue"})
 
@@ -51,7 +52,7 @@ class LifecycleChecker:
         if self._last_time is not None and event.time < self._last_time:
             self.fail(event, "time goes backwards")
         self._last_time = event.time
-        if event.type.startswith("cc.agent."):
+        if family_of(event.type) is Family.AGENT:
             self._agent_event(event)
         else:
             self._conversation_event(event)

@@ -26,6 +26,7 @@ from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
 from schemas.events.agent import AGENT_EVENTS
 from schemas.events.conversation import CONVERSATION_EVENTS, ConversationStarted, MessageReceived
+from schemas.topics import Family, family_of
 from streams.batches import (
     BatchOutcome,
     Record,
@@ -74,16 +75,12 @@ def logs(draw: st.DrawFn) -> list[Sourced]:
     return _positioned(out + [e for e in out if rng.random() < 0.1])
 
 
-def _topic(e: Envelope[EventData]) -> str:
-    return "agents" if e.type.startswith("cc.agent.") else "conversations"
-
-
 def _positioned(events: list[Envelope[EventData]]) -> list[Sourced]:
     """Each event at the next offset of its partition (by key, as the producer does)."""
     next_offset: dict[tuple[str, int], int] = {}
     out: list[Sourced] = []
     for e in events:
-        tp = (_topic(e), zlib.crc32(e.subject.encode()) % PARTITIONS)
+        tp = (family_of(e.type), zlib.crc32(e.subject.encode()) % PARTITIONS)
         out.append((e, Position(tp[1], next_offset.get(tp, 0))))
         next_offset[tp] = next_offset.get(tp, 0) + 1
     return out
@@ -130,11 +127,11 @@ def _store(tables: dict[bytes, bytes], outcome: BatchOutcome) -> None:
     tables.update({k: state for k, (state, _) in outcome.states.items()})
 
 
-def _read(log: list[Sourced], topic: str, rng: random.Random) -> list[Record]:
-    """A topic's records as the worker reads them: each partition with rewinds."""
+def _read(log: list[Sourced], family: Family, rng: random.Random) -> list[Record]:
+    """A family's records as the worker reads them: each partition with rewinds."""
     partitions: dict[int, list[Record]] = {}
     for e, position in log:
-        if _topic(e) == topic:
+        if family_of(e.type) is family:
             assert position is not None
             partitions.setdefault(position.partition, []).append(
                 Record(e.subject.encode(), encode(e), position))
@@ -149,7 +146,7 @@ def live(log: list[Sourced], rng: random.Random) -> tuple[dict, dict, dict]:
     agents: dict[bytes, bytes] = {}
     queues: dict[bytes, bytes] = {}
     rekeyed: dict[tuple[str, str], list[Record]] = {}
-    for batch in _batches(_read(log, "conversations", rng), rng):
+    for batch in _batches(_read(log, Family.CONVERSATION, rng), rng):
         out = conversation_batch(batch, convs.get)
         _store(convs, out)
         by_queue, by_agent = out.rekeyed()
@@ -158,7 +155,7 @@ def live(log: list[Sourced], rng: random.Random) -> tuple[dict, dict, dict]:
         for r in by_agent:
             rekeyed.setdefault(("a", r.key), []).append(Record(r.key.encode(), r.value))
     streams = {k: with_rewinds(v, rng) for k, v in rekeyed.items()}
-    streams[("ae", "")] = _read(log, "agents", rng)
+    streams[("ae", "")] = _read(log, Family.AGENT, rng)
     pending = {k: deque(v) for k, v in streams.items() if v}
     while pending:
         batch: list[Record] = []

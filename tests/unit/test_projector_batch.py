@@ -28,7 +28,7 @@ from schemas.codec import decode, encode
 from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
 from schemas.events.conversation import ConversationStarted, MessageReceived, Queued, Resolved
-from schemas.topics import AGENTS, CONVERSATIONS
+from schemas.topics import AGENTS, CONVERSATIONS, topic_for_type
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 PARTITIONS = 6
@@ -39,7 +39,7 @@ def to_records(events: list[Envelope[EventData]]) -> list[SourceRecord]:
     next_offset: dict[tuple[str, int], int] = {}
     records = []
     for e in events:
-        topic = AGENTS if e.type.startswith("cc.agent.") else CONVERSATIONS
+        topic = topic_for_type(e.type)
         part = zlib.crc32(e.subject.encode()) % PARTITIONS
         off = next_offset.get((topic, part), 0)
         next_offset[(topic, part)] = off + 1

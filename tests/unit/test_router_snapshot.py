@@ -14,6 +14,7 @@ from router_events import ROUTER, agent_events, arrival_events, at, ev, model_of
 
 from projections.postgres.sample_log import sample_log
 from schemas.events.conversation import OfferDeclined, Offered
+from schemas.topics import Family, family_of
 from services.router.config import parse_config
 from services.router.feed import Mark
 from services.router.model import Event, RoutingModel
@@ -59,7 +60,8 @@ def test_restored_and_fed_the_rest_equals_folding_everything(cut: int) -> None:
 
 
 def test_the_log_used_has_something_waiting_and_something_forgotten() -> None:
-    whole, everything = folded(LOG), {e.subject for e in LOG if e.type.startswith("cc.conv")}
+    whole, everything = folded(LOG), {e.subject for e in LOG
+                                    if family_of(e.type) is Family.CONVERSATION}
     assert whole.waiting  # queued or offered
     assert len(whole.conversations) < len(everything)
 

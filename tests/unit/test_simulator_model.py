@@ -12,6 +12,7 @@ import pytest
 from schemas.codec import decode, encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
+from schemas.topics import Family, family_of
 from services.simulator.config import BOT_CHANNELS, DEFAULT_CHANNEL_MIX, SimulationConfig
 from services.simulator.lifecycle import lifecycle_violations
 from services.simulator.model import offset_of, simulate
@@ -80,7 +81,7 @@ def test_drained_run_ends_every_conversation() -> None:
     events = list(simulate(replace(HOUR, duration=1200, drain=True)))
     last: dict[str, str] = {}
     for event in events:
-        if event.type.startswith("cc.conversation.") and not event.type.startswith(
+        if family_of(event.type) is Family.CONVERSATION and not event.type.startswith(
                 "cc.conversation.survey"):
             last[event.subject] = event.type
     stuck = [t for t in last.values() if t not in (
