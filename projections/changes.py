@@ -35,6 +35,7 @@ class ConversationChange:
     channel: str
     priority: int
     waiting_since: datetime | None
+    """`ConversationState.waiting_since` after the event: set while it waits, else None."""
     before: Placement | None
     after: Placement
 
@@ -55,15 +56,18 @@ def placement(state: ConversationState) -> Placement:
 
 def change_between(before: ConversationState | None, after: ConversationState,
                    event_id: str, time: datetime) -> ConversationChange | None:
-    """The change, or None when the event moved nothing queues or agents care about."""
+    """The change, or None when the event moved nothing queues or agents care about.
+
+    With no `before`, the change states where the conversation is now: what a new one
+    sends, and what the worker sends again for a redelivered event."""
     old = placement(before) if before is not None else None
     new = placement(after)
-    same_wait = before is not None and (before.priority, before.queued_at) == (
-        after.priority, after.queued_at)
+    same_wait = before is not None and (before.priority, before.waiting_since) == (
+        after.priority, after.waiting_since)
     if old == new and same_wait:
         return None
     return ConversationChange(
         conversation_id=after.conversation_id, event_id=event_id, time=time,
-        channel=after.channel, priority=after.priority, waiting_since=after.queued_at,
+        channel=after.channel, priority=after.priority, waiting_since=after.waiting_since,
         before=old, after=new,
     )

@@ -14,7 +14,7 @@ import orjson
 
 from projections.agents import reducer as agents
 from projections.agents.state import AgentState
-from projections.changes import ConversationChange, change_between, placement
+from projections.changes import ConversationChange, change_between
 from projections.conversations import reducer as conversations
 from projections.conversations.state import ConversationState
 from projections.dedupe import Position
@@ -70,10 +70,8 @@ def conversation_step(raw: bytes, key: str, before: ConversationState | None,
     if after is before:
         # A redelivered or resent event: the state is unchanged, but the change it caused
         # may not have reached the queue and agent streams before a crash, so send the
-        # current placement again (applying it twice is harmless).
-        return after, ConversationChange(
-            after.conversation_id, event.id, event.time, after.channel, after.priority,
-            after.queued_at, None, placement(after))
+        # current placement again, with no `before` (applying it twice is harmless).
+        return after, change_between(None, after, event.id, event.time)
     return after, change_between(before, after, event.id, event.time)
 
 

@@ -91,3 +91,16 @@ class ConversationState:
     def waiting_in(self) -> str | None:
         """The queue this conversation waits in, if it waits."""
         return self.queue if self.phase in WAITING_PHASES else None
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        """Since when it waits in that queue (None when it does not wait): the one
+        definition the queues, the `queue_waiting` rows and the router's waits all read.
+
+        `queued_at`: set on every entry into a queue, kept while an offer comes and goes.
+        The reducer sets it whenever the conversation waits; a state that says it waits
+        without it (written by hand) waits since it started, the one earlier time that no
+        later event moves, so no event can shorten a wait or reorder a queue."""
+        if self.phase not in WAITING_PHASES:
+            return None
+        return self.queued_at or self.started_at

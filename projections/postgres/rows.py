@@ -12,7 +12,7 @@ from datetime import datetime
 import orjson
 
 from projections.agents.state import AgentState
-from projections.conversations.state import WAITING_PHASES, ConversationState
+from projections.conversations.state import ConversationState
 from projections.state_codec import dump
 
 CONVERSATION_COLUMNS: tuple[str, ...] = (
@@ -79,12 +79,10 @@ class WaitingRow:
 
 
 def waiting_row(s: ConversationState) -> WaitingRow | None:
-    """The queue_waiting row of a conversation, or None when it does not wait.
-
-    `since` matches the queue reducer: the time it last started waiting.
-    """
-    if s.phase not in WAITING_PHASES:
+    """The queue_waiting row of a conversation, or None when it does not wait; `since` is
+    its `waiting_since`, as in the queue reducer and the router."""
+    queue, since = s.waiting_in, s.waiting_since
+    if queue is None or since is None:
         return None
-    return WaitingRow(s.conversation_id, s.queue, s.priority, s.channel,
-                      s.queued_at or s.last_event_at, s.offered_agent_id, s.language,
-                      dict(s.required_skills))
+    return WaitingRow(s.conversation_id, queue, s.priority, s.channel, since,
+                      s.offered_agent_id, s.language, dict(s.required_skills))

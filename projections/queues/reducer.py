@@ -32,13 +32,17 @@ def _order(w: Waiting) -> tuple[int, datetime, str]:
 
 
 def apply_change(state: QueueState | None, queue: str, change: ConversationChange) -> QueueState:
-    """The queue after a conversation entered, left or moved within it."""
+    """The queue after a conversation entered, left or moved within it. A change into the
+    queue without `waiting_since` is malformed (`changes.change_between` always sets it
+    there): ValueError, which the worker parks as an invalid change."""
     state = state or QueueState(queue=queue)
     rest = tuple(w for w in state.waiting if w.conversation_id != change.conversation_id)
     after = change.after
     if after.queue == queue:
+        if change.waiting_since is None:
+            raise ValueError(f"{change.conversation_id} waits in {queue} since no time")
         entry = Waiting(change.conversation_id, change.priority, change.channel,
-                        change.waiting_since or change.time, after.offered_to)
+                        change.waiting_since, after.offered_to)
         rest = tuple(sorted((*rest, entry), key=_order))
     return replace(state, waiting=rest)
 

@@ -81,7 +81,7 @@ def decide(model: RoutingModel, domain: str, now: datetime) -> list[Decision]:
             queued.append(conv)
     if not queued:
         return decisions  # nothing to place: no need to weigh every agent's load
-    queued.sort(key=lambda c: (-effective_priority(c, config, now), c.queued_at or c.started_at,
+    queued.sort(key=lambda c: (-effective_priority(c, config, now), c.waiting_since,
                                c.conversation_id))
     desks = _Desks(model, domain, away)
     for conv in queued:
@@ -132,9 +132,9 @@ def _overflow_due(conv: ConversationState, policy: QueuePolicy, now: datetime) -
 
 
 def waited(conv: ConversationState, now: datetime) -> float:
-    """Seconds the conversation has waited in its current queue."""
-    since = conv.queued_at or conv.started_at
-    return max(0.0, (now - since).total_seconds())
+    """Seconds the conversation has waited in its current queue (0 when it does not wait)."""
+    since = conv.waiting_since
+    return 0.0 if since is None else max(0.0, (now - since).total_seconds())
 
 
 def effective_priority(conv: ConversationState, config: RoutingConfig, now: datetime) -> int:
