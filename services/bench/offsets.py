@@ -13,11 +13,11 @@ DOMAIN = (CONVERSATIONS, AGENTS)
 Offsets = dict[tuple[str, int], int]
 
 
-def log_ends(settings: Settings) -> Offsets:
-    """The end offset of every partition of the domain topics."""
+def log_ends(settings: Settings, topics: tuple[str, ...] = DOMAIN) -> Offsets:
+    """The end offset of every partition of `topics` (the domain topics by default)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
     try:
-        tps = [TopicPartition(t, p) for t in DOMAIN
+        tps = [TopicPartition(t, p) for t in topics
                for p in sorted(consumer.partitions_for_topic(t) or ())]
         return {(tp.topic, tp.partition): n for tp, n in consumer.end_offsets(tps).items()}
     finally:
@@ -30,21 +30,26 @@ def done_between(start: Offsets, end: Offsets, position: Offsets) -> int:
 
 
 class GroupOffsets:
-    """Committed offsets of a Kafka consumer group (the Faust worker's)."""
+    """Committed offsets of a Kafka consumer group (the Faust worker's) on `topics`."""
 
-    def __init__(self, settings: Settings, group: str) -> None:
+    def __init__(self, settings: Settings, group: str, topics: tuple[str, ...] = DOMAIN) -> None:
         self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
                                        client_id="switchboard-bench")
-        self._group = group
+        self._group, self._topics = group, topics
 
     def read(self) -> Offsets:
-        """Committed offsets of the domain topics ({} while nothing is committed)."""
+        """Committed offsets of its topics ({} while nothing is committed)."""
         try:
             found = self._admin.list_group_offsets(self._group).get(self._group, {})
         except KafkaError:
             return {}
         return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()
-                if tp.topic in DOMAIN and meta.offset >= 0}
+                if tp.topic in self._topics and meta.offset >= 0}
+
+    def members(self) -> int:
+        """How many consumers the group has now."""
+        found = self._admin.describe_groups([self._group]).get(self._group, {})
+        return len(found.get("members", ()))
 
     def close(self) -> None:
         self._admin.close()
