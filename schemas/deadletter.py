@@ -10,6 +10,8 @@ REASON = "dlq.reason"
 """Machine-readable reason: a DecodeError code or a LifecycleError reason."""
 DETAIL = "dlq.detail"
 TOPIC = "dlq.topic"
+"""The topic the record was read from, as named on the cluster (with the stack's topic
+prefix, if it has one)."""
 PARTITION = "dlq.partition"
 OFFSET = "dlq.offset"
 COMPONENT = "dlq.component"

@@ -19,11 +19,11 @@ class WorkerApp(faust.App):
 
 def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
     """A Faust app with the settings DESIGN.md §11 recommends for this workload."""
-    datadir = settings.worker_data_dir or settings.cache_dir / "faust" / settings.worker_app_id
+    datadir = settings.worker_data_dir or settings.cache_dir / "faust" / settings.worker_group
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = [f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")]
     return WorkerApp(
-        settings.worker_app_id,
+        settings.worker_group,
         broker=brokers,
         store=store,
         datadir=str(datadir),

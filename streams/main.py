@@ -22,7 +22,7 @@ def build(settings: Settings, store: str = "memory://") -> faust.App:
     """The app with its topics, tables, agents, the sweep of closed conversations and a
     progress reporter."""
     app = create_app(settings, store=store)
-    wiring = register(app)
+    wiring = register(app, settings)
     sweep = register_sweep(app, wiring.tables["conversations"], settings)
     last = {"t": time.monotonic(), "n": 0}
 

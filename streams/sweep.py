@@ -48,9 +48,11 @@ def _utc_now() -> datetime:
 class ClosedSweep:
     """Deletes the closed conversations of this worker's partitions past the horizon."""
 
-    def __init__(self, app: faust.App, table: BatchTable, horizon: timedelta,
+    def __init__(self, app: faust.App, table: BatchTable, horizon: timedelta, topic: str,
                  clock: Clock = _utc_now) -> None:
         self.app, self.table, self.horizon, self.clock = app, table, horizon, clock
+        self.topic = topic
+        """The conversations topic as named on the cluster: the table is keyed like it."""
         self.deleted = 0
         """Conversations deleted since the worker started (a metric)."""
 
@@ -66,7 +68,7 @@ class ClosedSweep:
         # no public accessor for it.
         committed: Mapping[Any, int | None] = getattr(self.app.consumer, "_committed_offset", {})
         return {tp.partition: committed.get(tp) for tp in self.app.assignor.assigned_actives()
-                if tp.topic == CONVERSATIONS}
+                if tp.topic == self.topic}
 
     def _partition_of(self, key: bytes, state: ConversationState) -> int:
         if state.position is not None:
@@ -115,7 +117,8 @@ class ClosedSweep:
 
 def register_sweep(app: faust.App, table: BatchTable, settings: Settings) -> ClosedSweep:
     """Run the sweep of `table` every `settings.sweep_every_s` on this worker."""
-    sweep = ClosedSweep(app, table, timedelta(seconds=settings.closed_horizon_s))
+    sweep = ClosedSweep(app, table, timedelta(seconds=settings.closed_horizon_s),
+                        settings.topic(CONVERSATIONS))
 
     @app.timer(interval=settings.sweep_every_s, name="sweep-closed-conversations")
     async def sweep_closed_conversations() -> None:

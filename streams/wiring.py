@@ -15,6 +15,7 @@ from faust.types import EventT
 from projections.dedupe import Position
 from schemas import deadletter, topics
 from schemas.topics import TopicSpec
+from services.runtime.settings import Settings
 from streams.batch_table import BatchTable
 from streams.batches import (
     BatchOutcome,
@@ -45,7 +46,8 @@ BatchFold = Callable[[Sequence[Record], Lookup], BatchOutcome]
 
 def change_topics(app_id: str) -> tuple[TopicSpec, ...]:
     """The app's own internal topics of re-keyed changes, named after its id like a
-    repartition topic. Created before the app starts (see `streams.main`): a topic that
+    repartition topic (logical names: `Settings.topic` gives the ones on the cluster).
+    Created before the app starts (see `streams.main`): a topic that
     Faust declares while starting is missing from its consumer's first metadata, so the
     assignor leaves it out and no partition of it is read until the next metadata
     refresh, five minutes later."""
@@ -70,7 +72,8 @@ def _raw_schema() -> faust.Schema:
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
-    """A topic read and written as bytes, never through Faust's own codecs."""
+    """A topic read and written as bytes, never through Faust's own codecs (`name`: as on
+    the cluster)."""
     return app.topic(name, schema=_raw_schema())
 
 
@@ -83,14 +86,15 @@ def _raw_table(app: faust.App, name: str, changelog: faust.TopicT, help_: str) -
     return table
 
 
-def register(app: faust.App) -> Wiring:
-    """Declare the topics and tables and attach the agents."""
-    t = {name: raw_topic(app, name) for name in (
+def register(app: faust.App, settings: Settings) -> Wiring:
+    """Declare the topics (named on the cluster as `settings` say) and tables and attach
+    the agents. `Wiring.topics` is keyed by logical name."""
+    t = {name: raw_topic(app, settings.topic(name)) for name in (
         topics.CONVERSATIONS, topics.AGENTS, topics.DEADLETTER, topics.PROJECTION_CONVERSATIONS,
         topics.PROJECTION_QUEUES, topics.PROJECTION_AGENTS)}
-    for name, spec in zip((CHANGES_BY_QUEUE, CHANGES_BY_AGENT), change_topics(app.conf.id),
-                          strict=True):
-        t[name] = app.topic(spec.name, schema=_raw_schema(), internal=True,
+    for name, spec in zip((CHANGES_BY_QUEUE, CHANGES_BY_AGENT),
+                          change_topics(settings.worker_app_id), strict=True):
+        t[name] = app.topic(settings.topic(spec.name), schema=_raw_schema(), internal=True,
                             partitions=app.conf.topic_partitions)
     tables = {
         "conversations": _raw_table(app, "conversations", t[topics.PROJECTION_CONVERSATIONS],

@@ -37,6 +37,9 @@ from services.runtime.settings import Settings, from_env
 log = logging.getLogger("switchboard.projector")
 T = TypeVar("T")
 TOPICS = (CONVERSATIONS, AGENTS)
+"""What it reads (logical names: `Settings.topic` gives the ones on the cluster). Offsets
+are stored under the names on the cluster: a projector with another topic prefix keeps
+its own offsets, even in the same schema."""
 MAX_RECORDS = 2000
 
 
@@ -57,7 +60,8 @@ class ProjectorStats:
 
 
 def group_id_for(schema: str) -> str:
-    """The consumer group: one per target schema, so projectors of two schemas never share."""
+    """The consumer group: one per target schema, so projectors of two schemas never share
+    (its logical name: `Settings.group` gives the one on the cluster)."""
     return PROJECTOR if schema == DEFAULT_SCHEMA else f"{PROJECTOR}.{schema}"
 
 
@@ -85,6 +89,7 @@ class _Runner:
         self.conn: Conn | None = None
         self.db_broken = False
         self.consumer = consumer
+        self.topics = [settings.topic(t) for t in TOPICS]
 
     def open_db(self) -> bool:
         """(Re)connect until it works or we are stopped; migrate on the way."""
@@ -177,7 +182,8 @@ class _Runner:
 
     def end_offsets(self) -> dict[tuple[str, int], int]:
         """The end offset of every partition of both topics, now."""
-        tps = [TopicPartition(t, p) for t in TOPICS for p in self.consumer.partitions_for_topic(t)]
+        tps = [TopicPartition(t, p) for t in self.topics
+               for p in self.consumer.partitions_for_topic(t)]
         return {(tp.topic, tp.partition): n for tp, n in self.consumer.end_offsets(tps).items()}
 
     def lag(self, ends: Mapping[tuple[str, int], int]) -> int:
@@ -196,7 +202,7 @@ def open_consumer(settings: Settings, schema: str, stop: threading.Event) -> Kaf
     a broker that is down at start is waited for, like one that goes down later."""
     return until_it_works(lambda: KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=group_id_for(schema), client_id=f"{PROJECTOR}-{schema}",
+        group_id=settings.group(group_id_for(schema)), client_id=f"{PROJECTOR}-{schema}",
         enable_auto_commit=False, auto_offset_reset="earliest",
         max_poll_records=MAX_RECORDS, session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,
@@ -234,7 +240,7 @@ def run_projector(settings: Settings, schema: str = DEFAULT_SCHEMA,
     try:
         if not runner.open_db():
             return runner.stats
-        runner.consumer.subscribe(list(TOPICS), listener=_SeekToStored(runner))
+        runner.consumer.subscribe(runner.topics, listener=_SeekToStored(runner))
         targets = runner.end_offsets() if until_caught_up else {}
         progress = Progress(log, "projector")
         while not stop.is_set():

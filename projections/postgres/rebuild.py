@@ -57,7 +57,8 @@ def rebuild(settings: Settings, schema: str = DEFAULT_SCHEMA) -> RebuildStats:
         drop_schema(conn, schema)
         migrate(conn, schema)
         try:
-            tps = [TopicPartition(t, p) for t in TOPICS for p in consumer.partitions_for_topic(t)]
+            tps = [TopicPartition(t, p) for t in map(settings.topic, TOPICS)
+                   for p in consumer.partitions_for_topic(t)]
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             ends = {tp: n for tp, n in consumer.end_offsets(tps).items()}

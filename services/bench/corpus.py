@@ -31,6 +31,7 @@ class CorpusEvent:
     """One encoded event with what routing it needs."""
 
     topic: str
+    """Its logical topic (schemas.topics)."""
     subject: str
     raw: bytes
 
@@ -93,8 +94,8 @@ async def _produce(settings: Settings, events: Iterator[CorpusEvent], total: int
     try:
         pending: list[asyncio.Future[object]] = []
         for event in events:
-            pending.append(await producer.send(event.topic, key=event.subject.encode(),
-                                               value=event.raw))
+            pending.append(await producer.send(settings.topic(event.topic),
+                                               key=event.subject.encode(), value=event.raw))
             n += 1
             if len(pending) >= 10_000:
                 await asyncio.gather(*pending)

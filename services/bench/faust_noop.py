@@ -20,13 +20,14 @@ from streams.wiring import BATCH_MAX, BATCH_WITHIN_S, raw_topic
 def build() -> faust.App:
     """The worker's app (same transport and settings) with one no-op agent per domain topic,
     as the worker has one fold per topic."""
-    app = create_app(from_env())
+    settings = from_env()
+    app = create_app(settings)
     for name in (CONVERSATIONS, AGENTS):
         async def take(stream: faust.StreamT) -> None:
             async for _events in cast(faust.Stream, stream).take_events(BATCH_MAX, BATCH_WITHIN_S):
                 pass  # acked when the next batch is taken, as the worker's are
 
-        app.agent(raw_topic(app, name), name=f"noop-{name}", concurrency=1)(take)
+        app.agent(raw_topic(app, settings.topic(name)), name=f"noop-{name}", concurrency=1)(take)
     return app
 
 

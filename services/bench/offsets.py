@@ -11,13 +11,15 @@ from services.runtime.settings import Settings
 
 DOMAIN = (CONVERSATIONS, AGENTS)
 Offsets = dict[tuple[str, int], int]
+"""By (topic as named on the cluster, partition)."""
 
 
 def log_ends(settings: Settings, topics: tuple[str, ...] = DOMAIN) -> Offsets:
-    """The end offset of every partition of `topics` (the domain topics by default)."""
+    """The end offset of every partition of `topics` (logical names; the domain topics by
+    default)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
     try:
-        tps = [TopicPartition(t, p) for t in topics
+        tps = [TopicPartition(t, p) for t in map(settings.topic, topics)
                for p in sorted(consumer.partitions_for_topic(t) or ())]
         return {(tp.topic, tp.partition): n for tp, n in consumer.end_offsets(tps).items()}
     finally:
@@ -30,12 +32,14 @@ def done_between(start: Offsets, end: Offsets, position: Offsets) -> int:
 
 
 class GroupOffsets:
-    """Committed offsets of a Kafka consumer group (the Faust worker's) on `topics`."""
+    """Committed offsets of a Kafka consumer group (the Faust worker's) on `topics`
+    (logical names of both; the settings name them on the cluster)."""
 
     def __init__(self, settings: Settings, group: str, topics: tuple[str, ...] = DOMAIN) -> None:
         self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
                                        client_id="switchboard-bench")
-        self._group, self._topics = group, topics
+        self._group = settings.group(group)
+        self._topics = {settings.topic(t) for t in topics}
 
     def read(self) -> Offsets:
         """Committed offsets of its topics ({} while nothing is committed)."""
@@ -61,6 +65,7 @@ class ProjectorOffsets:
     def __init__(self, settings: Settings, schema: str = "readmodel") -> None:
         self._conn = psycopg.connect(settings.database_url, autocommit=True)
         self._schema = schema
+        self._topics = {settings.topic(t) for t in DOMAIN}
 
     def read(self) -> Offsets:
         """Stored next offsets ({} before the projector created its tables)."""
@@ -70,7 +75,8 @@ class ProjectorOffsets:
                 " GROUP BY topic, partition").fetchall()
         except psycopg.errors.UndefinedTable:
             return {}
-        return {(topic, partition): offset for topic, partition, offset in rows}
+        return {(topic, partition): offset for topic, partition, offset in rows
+                if topic in self._topics}
 
     def close(self) -> None:
         self._conn.close()

@@ -95,7 +95,7 @@ class BenchStack:
         # create anything (seen here: the first producer then waits on missing topics), so
         # check the topics are there and retry.
         settings = self.settings()
-        wanted = {spec.name for spec in ALL_TOPICS}
+        wanted = {settings.topic(spec.name) for spec in ALL_TOPICS}
         deadline = time.monotonic() + timeout_s
         while True:
             ensure_topics(settings)

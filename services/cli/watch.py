@@ -25,7 +25,8 @@ class LagWatcher:
         self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
                                        group_id=None, enable_auto_commit=False)
         self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-        self._partitions = [TopicPartition(t, p) for t in DOMAIN
+        self._topics = tuple(settings.topic(t) for t in DOMAIN)
+        self._partitions = [TopicPartition(t, p) for t in self._topics
                             for p in sorted(self._consumer.partitions_for_topic(t) or ())]
 
     def snapshot(self) -> Snapshot:
@@ -37,12 +38,12 @@ class LagWatcher:
 
     def _worker_lag(self, end: dict[Partition, int]) -> int | None:
         try:
-            group = self._settings.worker_app_id
+            group = self._settings.worker_group
             offsets = self._admin.list_group_offsets(group).get(group, {})
         except KafkaError:
             return None
         committed = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()
-                     if tp.topic in DOMAIN}
+                     if tp.topic in self._topics}
         return total_lag(end, committed) if committed else None
 
     def _projector_lag(self, end: dict[Partition, int]) -> int | None:
@@ -55,6 +56,8 @@ class LagWatcher:
             return None
         committed: dict[Partition, int] = {}
         for topic, partition, offset in rows:
+            if topic not in self._topics:
+                continue  # a projector of another topic prefix
             key = (topic, partition)
             committed[key] = max(committed.get(key, 0), offset)
         return total_lag(end, committed) if committed else None

@@ -35,7 +35,8 @@ def default_publisher(settings: Settings, send_timeout_s: float = 10.0,
     `seen_capacity` ids are remembered for de-duplication (~170 MB at the default 1,000,000).
     """
     return Publisher(lambda: async_producer(settings, "switchboard-ingest"),
-                     send_timeout_s=send_timeout_s, seen_capacity=seen_capacity)
+                     settings.topic_for_type, send_timeout_s=send_timeout_s,
+                     seen_capacity=seen_capacity)
 
 
 def create_app(settings: Settings, publisher: Publisher | None = None, *,

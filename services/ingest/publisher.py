@@ -19,12 +19,13 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.topics import topic_for_type
 from services.ingest.dedupe import DEFAULT_CAPACITY, RecentIds, split_batch
 
 log = logging.getLogger(__name__)
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
+TopicOf = Callable[[str], str]
+"""The topic (as named on the cluster) of an event type: `Settings.topic_for_type`."""
 
 
 class KafkaUnavailable(RuntimeError):
@@ -46,9 +47,10 @@ class Publisher:
     de-duplicate by event id, so restarts and several ingest instances stay correct.
     """
 
-    def __init__(self, producer_factory: ProducerFactory, *, send_timeout_s: float = 10.0,
-                 seen_capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, producer_factory: ProducerFactory, topic_of: TopicOf, *,
+                 send_timeout_s: float = 10.0, seen_capacity: int = DEFAULT_CAPACITY) -> None:
         self._factory = producer_factory
+        self._topic_of = topic_of
         self._timeout = send_timeout_s
         self._seen = RecentIds(seen_capacity)
         self._pending: dict[str, asyncio.Future[None]] = {}
@@ -114,7 +116,7 @@ class Publisher:
         producer = await self._started()
         try:
             async with asyncio.timeout(self._timeout):
-                acks = [await producer.send(topic_for_type(e.type), encode(e),
+                acks = [await producer.send(self._topic_of(e.type), encode(e),
                                             key=e.subject.encode()) for e in events]
                 await asyncio.gather(*acks)
         except (KafkaError, TimeoutError, OSError) as exc:

@@ -54,7 +54,8 @@ class Feed:
             enable_auto_commit=False, group_id=None, fetch_max_wait_ms=20,
             max_poll_records=2000, auto_offset_reset="earliest",
         )
-        self.partitions = [TopicPartition(topic, p) for topic in (CONVERSATIONS, AGENTS)
+        self.partitions = [TopicPartition(topic, p)
+                           for topic in (settings.topic(CONVERSATIONS), settings.topic(AGENTS))
                            for p in sorted(self._partitions_of(topic))]
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_beginning(*self.partitions)

@@ -26,11 +26,13 @@ log = logging.getLogger("switchboard.router.lease")
 SESSION_TIMEOUT_MS = 6_000
 """The broker's minimum: a dead router is noticed after this long."""
 POLL_MS = 200
-LEASE_PARTITION = TopicPartition(ROUTER_LEASE, 0)
+LEASE_PARTITION = 0
+"""The partition of the lease topic whose holder routes the domain."""
 
 
 def group_of(domain: str) -> str:
-    """The consumer group whose members are the routers of `domain`."""
+    """The consumer group whose members are the routers of `domain` (its logical name:
+    `Settings.group` gives the one on the cluster)."""
     return f"switchboard-router.{domain}"
 
 
@@ -43,12 +45,13 @@ class _Listener(ConsumerRebalanceListener):
         self.lease._set(False)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.lease._set(LEASE_PARTITION in assigned)
+        self.lease._set(self.lease.partition in assigned)
 
 
 class Lease:
     def __init__(self, settings: Settings, domain: str, client_id: str) -> None:
         self.settings, self.domain, self.client_id = settings, domain, client_id
+        self.partition = TopicPartition(settings.topic(ROUTER_LEASE), LEASE_PARTITION)
         self._held = threading.Event()
         self._stop = threading.Event()
         self._started = threading.Event()
@@ -71,10 +74,10 @@ class Lease:
     async def _main(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers, client_id=self.client_id,
-            group_id=group_of(self.domain), enable_auto_commit=False,
+            group_id=self.settings.group(group_of(self.domain)), enable_auto_commit=False,
             session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1_000,
             max_poll_interval_ms=60_000, metadata_max_age_ms=30_000)
-        consumer.subscribe([ROUTER_LEASE], listener=_Listener(self))
+        consumer.subscribe([self.partition.topic], listener=_Listener(self))
         try:
             await consumer.start()
         except KafkaError as exc:
@@ -91,7 +94,7 @@ class Lease:
                     log.warning("lease poll failed (%s); retrying", exc)
                     await asyncio.sleep(1.0)
                     continue
-                self._set(LEASE_PARTITION in consumer.assignment())
+                self._set(self.partition in consumer.assignment())
         finally:
             self._set(False)
             await consumer.stop()  # leaves the group: a standby takes over at once

@@ -20,7 +20,8 @@ def read_prefixed(settings: Settings, prefix: str) -> list[list[Event]]:
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
                              enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(t, p) for t in (CONVERSATIONS, AGENTS)
+        partitions = [TopicPartition(t, p)
+                      for t in (settings.topic(CONVERSATIONS), settings.topic(AGENTS))
                       for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)

@@ -24,7 +24,7 @@ from projections.dedupe import Position
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.topics import Family, family_of, topic_for_type
+from schemas.topics import Family, family_of
 from services.router import snapshot
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
@@ -120,6 +120,8 @@ class Router:
             self._restore(snapshot_path, config)
         self.lease = Lease(settings, domain, client)
         self.producer = sync_producer(settings, client)
+        self.topic_of = settings.topic_for_type
+        """The topic on the cluster a decision of a type goes to."""
         self.tick_s = config.routing.tick_ms / 1000
         self.stats = RouterStats()
         self._target: Offsets | None = None
@@ -268,7 +270,7 @@ class Router:
     def _write(self, decisions: list[Decision], now: datetime) -> None:
         made = [decision_event(d, self.model, source=self.source, now=now) for d in decisions]
         try:
-            futures = [self.producer.send(topic_for_type(e.type), key=e.subject.encode(),
+            futures = [self.producer.send(self.topic_of(e.type), key=e.subject.encode(),
                                           value=encode(e)) for e, _ in made]
             self.producer.flush(timeout=10)
             for future in futures:

@@ -22,7 +22,8 @@ class BrokerUnavailable(RuntimeError):
 
 
 def topic_config(spec: TopicSpec) -> dict[str, str]:
-    """Broker config of a topic: domain topics keep every event forever."""
+    """Broker config of a topic (by its logical name): domain topics keep every event
+    forever."""
     if spec.compacted:
         return {"cleanup.policy": "compact"}
     if spec.name in DOMAIN_TOPICS:
@@ -32,31 +33,33 @@ def topic_config(spec: TopicSpec) -> dict[str, str]:
 
 def ensure_topics(settings: Settings, specs: Iterable[TopicSpec] = ALL_TOPICS,
                   timeout_s: float = 60.0) -> list[str]:
-    """Create the missing topics and wait until every one has leaders; returns the names
-    created. Existing topics are left alone. Retries while a fresh broker is still fencing
-    itself (it refuses creates with InvalidReplicationFactor for a few seconds)."""
-    specs = list(specs)
+    """Create the missing topics, named on the cluster as the settings say (`specs` hold
+    the logical names), and wait until every one has leaders; returns the names created.
+    Existing topics are left alone. Retries while a fresh broker is still fencing itself
+    (it refuses creates with InvalidReplicationFactor for a few seconds)."""
+    named = {settings.topic(s.name): s for s in specs}
     deadline = time.monotonic() + timeout_s
     admin = _admin(settings, timeout_s)
     created: list[str] = []
     try:
         while True:
-            missing = [s for s in specs if s.name not in set(admin.list_topics())]
+            existing = set(admin.list_topics())
+            missing = {name: s for name, s in named.items() if name not in existing}
             if not missing:
                 return created
             try:
                 admin.create_topics(
-                    {s.name: {"num_partitions": settings.topic_partitions,
-                              "replication_factor": settings.topic_replication,
-                              "configs": topic_config(s)} for s in missing},
+                    {name: {"num_partitions": settings.topic_partitions,
+                            "replication_factor": settings.topic_replication,
+                            "configs": topic_config(s)} for name, s in missing.items()},
                     timeout_ms=10_000, wait_for_metadata=True)
-                created += [s.name for s in missing]
+                created += list(missing)
             except TopicAlreadyExistsError:
                 pass  # another process created some of them: list again
             except KafkaError as exc:
                 if time.monotonic() > deadline:
                     raise BrokerUnavailable(
-                        f"could not create topics {[s.name for s in missing]} on "
+                        f"could not create topics {sorted(missing)} on "
                         f"{settings.kafka_bootstrap_servers}: {exc}") from exc
                 time.sleep(0.5)
     finally:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.topics import ALL_TOPICS, topic_for_type
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLOSED_HORIZON_S = 8 * 86_400.0
 """Default of `Settings.closed_horizon_s`: 8 days, past a reopen and the 7-day FCR window."""
+TOPIC_NAME_MAX = 249
+"""Kafka's longest topic name."""
+_TOPIC_CHARS = re.compile(r"[A-Za-z0-9._-]*")
+"""Kafka's legal topic name characters."""
 
 
 class SettingsError(ValueError):
@@ -27,6 +34,11 @@ class Settings:
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_embedded: bool = True
     """True when KAFKA_BOOTSTRAP_SERVERS is unset: `switchboard dev` starts a local broker."""
+    topic_prefix: str = ""
+    """Put before the name of every topic and consumer group the stack uses
+    (SWITCHBOARD_TOPIC_PREFIX; default none): several stacks, or test modules, share one
+    cluster without reading each other's events. The names in schemas/topics.py are the
+    contract; `topic(name)` and `group(name)` give the ones used on the cluster."""
     topic_partitions: int = 6
     topic_replication: int = 1
     database_url: str = "postgresql://postgres@127.0.0.1:55432/switchboard"
@@ -57,6 +69,24 @@ class Settings:
     @property
     def kafka_port(self) -> int:
         return int(self.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+
+    def topic(self, name: str) -> str:
+        """The name on the cluster of topic `name` (schemas.topics, or a worker's own)."""
+        return self.topic_prefix + name
+
+    def topic_for_type(self, wire_type: str) -> str:
+        """The name on the cluster of the topic an event type belongs to."""
+        return self.topic_prefix + topic_for_type(wire_type)
+
+    def group(self, name: str) -> str:
+        """The id on the cluster of consumer group `name`: prefixed like the topics, so
+        stacks with different prefixes never share a group (and its rebalances)."""
+        return self.topic_prefix + name
+
+    @property
+    def worker_group(self) -> str:
+        """The worker's Faust app id on the cluster: its consumer group."""
+        return self.group(self.worker_app_id)
 
 
 DEV_API_KEY = "dev-key"
@@ -105,6 +135,20 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def topic_prefix(raw: str) -> str:
+    """A valid topic prefix: Kafka's topic characters only, short enough for every topic."""
+    if not _TOPIC_CHARS.fullmatch(raw):
+        raise SettingsError(
+            f"SWITCHBOARD_TOPIC_PREFIX={raw!r} may hold only letters, digits, '.', '_' and '-' "
+            "(Kafka's topic name characters)")
+    room = TOPIC_NAME_MAX - max(len(spec.name) for spec in ALL_TOPICS)
+    if len(raw) > room:
+        raise SettingsError(
+            f"SWITCHBOARD_TOPIC_PREFIX is {len(raw)} characters; at most {room} keep every "
+            f"topic name within Kafka's {TOPIC_NAME_MAX}")
+    return raw
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from environment variables (see README, Configuration)."""
     env = os.environ if env is None else env
@@ -118,6 +162,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         kafka_bootstrap_servers=bootstrap,
         kafka_embedded=not env.get("KAFKA_BOOTSTRAP_SERVERS"),
+        topic_prefix=topic_prefix(env.get("SWITCHBOARD_TOPIC_PREFIX", "")),
         topic_partitions=_int(env, "SWITCHBOARD_PARTITIONS", 6),
         topic_replication=_int(env, "SWITCHBOARD_REPLICATION", 1),
         database_url=database_url,

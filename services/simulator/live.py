@@ -23,7 +23,7 @@ from schemas.codec import decode, encode
 from schemas.envelope import CONTENT_TYPE_BATCH, Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
-from schemas.topics import CONVERSATIONS, topic_for_type
+from schemas.topics import CONVERSATIONS
 from services.runtime.kafka_clients import async_producer
 from services.runtime.settings import Settings
 from services.simulator.desks import DeskConfig, LiveDesks
@@ -45,12 +45,13 @@ class KafkaPublisher:
 
     def __init__(self, settings: Settings) -> None:
         self.producer = async_producer(settings, "switchboard-simulator-live")
+        self.topic_of = settings.topic_for_type
 
     async def start(self) -> None:
         await self.producer.start()
 
     async def publish(self, events: Sequence[Event]) -> None:
-        futures = [await self.producer.send(topic_for_type(e.type), encode(e), key=e.subject.encode())
+        futures = [await self.producer.send(self.topic_of(e.type), encode(e), key=e.subject.encode())
                    for e in events]
         for future in futures:
             await future
@@ -103,7 +104,8 @@ async def run_live(config: DeskConfig, settings: Settings, publisher: Publisher,
 
     After arrivals end, waits at most `settle_s` for the open conversations to finish."""
     stop = stop or asyncio.Event()
-    consumer = AIOKafkaConsumer(CONVERSATIONS, bootstrap_servers=settings.kafka_bootstrap_servers,
+    consumer = AIOKafkaConsumer(settings.topic(CONVERSATIONS),
+                                bootstrap_servers=settings.kafka_bootstrap_servers,
                                 group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=20)
     await consumer.start()
     await publisher.start()
