@@ -211,6 +211,23 @@ def open_consumer(settings: Settings, schema: str, stop: threading.Event) -> Kaf
        "with `switchboard infra up` or point KAFKA_BOOTSTRAP_SERVERS at one)", stop)
 
 
+def _wait_for_topics(consumer: KafkaConsumer, topics: Sequence[str],
+                     stop: threading.Event) -> bool:
+    """Wait until the consumer's metadata has partitions for every topic (False if stopped
+    first). Subscribed to a topic created a moment earlier whose metadata has not reached
+    it yet, the group's first assignment is empty, and kafka-python only looks again at
+    its next metadata refresh, five minutes later: a fresh `make run` projected nothing."""
+    delay = 0.1
+    while not stop.is_set():
+        missing = [t for t in topics if not consumer.partitions_for_topic(t)]
+        if not missing:
+            return True
+        log.info("waiting for the broker's metadata of %s", ", ".join(missing))
+        stop.wait(delay)
+        delay = min(delay * 2, 2.0)
+    return False
+
+
 def until_it_works(attempt: Callable[[], T], errors: type[Exception], unavailable: str,
                    stop: threading.Event) -> T | None:
     """`attempt()` again, with backoff up to 5 s, until it does not raise `errors`; None if
@@ -239,6 +256,8 @@ def run_projector(settings: Settings, schema: str = DEFAULT_SCHEMA,
     runner = _Runner(settings, schema, stop, consumer)
     try:
         if not runner.open_db():
+            return runner.stats
+        if not _wait_for_topics(runner.consumer, runner.topics, stop):
             return runner.stats
         runner.consumer.subscribe(runner.topics, listener=_SeekToStored(runner))
         targets = runner.end_offsets() if until_caught_up else {}
