@@ -4,7 +4,10 @@ A real Apache Kafka broker and a real PostgreSQL server are started by the test
 session itself on test-only ports (Kafka 19092, controller 19093, PostgreSQL
 55439) from fresh directories under `.cache/test/`, and stopped at the end.
 Servers start lazily: a test that needs only PostgreSQL does not wait for Kafka,
-and the unit tier starts nothing. Several people may run the suite at once on
+and the unit tier starts nothing. Each test module has topics of its own on the
+shared broker (the `settings` fixture's topic prefix, `t-<module>-`), so a worker,
+projector or router a test starts reads that module's events only, not every
+earlier test's. Several people may run the suite at once on
 one machine; a file lock makes the second session wait for the first instead of
 wiping its servers (the lock lives in the system temp dir, so it also covers
 other checkouts of the project that use the same ports).
@@ -45,26 +48,12 @@ TIER_MARKS = {PROJECT_ROOT / "tests" / "integration": pytest.mark.integration,
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests under tests/integration and tests/e2e by tier (select with -m); order
-    the broker tests by how much of the shared log they must read (see `_log_rank`)."""
+    """Mark tests under tests/integration and tests/e2e by tier (select with -m)."""
     for item in items:
         parents = Path(str(item.path)).resolve().parents
         for folder, mark in TIER_MARKS.items():
             if folder in parents:
                 item.add_marker(mark)
-    items.sort(key=_log_rank)  # stable: the order within a rank is kept
-
-
-def _log_rank(item: pytest.Item) -> int:
-    # The broker is shared by the whole session and its log only grows. A process with a
-    # fresh consumer group (a new worker) folds every earlier test's events before it
-    # reaches its own, so those tests run while the log is still short; tests that write
-    # a large log run last. Tests that start no broker (unit) come first as before.
-    if item.get_closest_marker("floods_log"):
-        return 3
-    if item.get_closest_marker("replays_log"):
-        return 1
-    return 0 if PROJECT_ROOT / "tests" / "unit" in Path(str(item.path)).resolve().parents else 2
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +91,6 @@ def _kafka_session(_test_root: Path) -> Iterator[LocalKafka]:
     broker = LocalKafka(instance, KAFKA_PORT, KAFKA_CONTROLLER_PORT, from_env().cache_dir)
     broker.start()
     try:
-        ensure_topics(_base_settings(broker.bootstrap_servers, ""))
         yield broker
     finally:
         broker.stop()
@@ -110,7 +98,7 @@ def _kafka_session(_test_root: Path) -> Iterator[LocalKafka]:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(_kafka_session: LocalKafka) -> str:
-    """Bootstrap servers of the test broker, with every topic created (6 partitions)."""
+    """Bootstrap servers of the test broker (topics: see `settings`)."""
     return _kafka_session.bootstrap_servers
 
 
@@ -143,10 +131,22 @@ def fresh_db(pg_url: str) -> Iterator[str]:
     drop_database(POSTGRES_PORT, name)
 
 
-@pytest.fixture(scope="session")
-def settings(kafka_bootstrap: str, pg_url: str) -> Settings:
-    """Settings for the test servers (marked external: nothing else starts or stops them)."""
-    return _base_settings(kafka_bootstrap, pg_url)
+@pytest.fixture(scope="module")
+def settings(request: pytest.FixtureRequest, kafka_bootstrap: str, pg_url: str) -> Settings:
+    """Settings for the test servers (marked external: nothing else starts or stops them)
+    with this module's own topics: prefix `t-<module>-`, every topic created here (6
+    partitions). A process a test starts gets the prefix through `child_env`."""
+    module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    prefixed = dataclasses.replace(_base_settings(kafka_bootstrap, pg_url),
+                                   topic_prefix=module_prefix(module))
+    ensure_topics(prefixed)
+    return prefixed
+
+
+def module_prefix(module: str) -> str:
+    """The topic prefix of a test module: `t-` and its name with `-` for `_` (Kafka warns
+    about names that mix `.` and `_`, which its metrics cannot tell apart)."""
+    return f"t-{module.replace('_', '-')}-"
 
 
 def _base_settings(bootstrap: str, database_url: str) -> Settings:

@@ -1,7 +1,9 @@
-"""Waiting on conditions with a deadline: a topic's records, or any check."""
+"""Waiting on conditions with a deadline (a topic's records, or any check), and the child
+processes tests start."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -11,7 +13,10 @@ from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
 
+from services.runtime.settings import Settings
+
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_for(check: Callable[[], T], what: str, timeout_s: float = 60.0) -> T:
@@ -26,16 +31,25 @@ def wait_for(check: Callable[[], T], what: str, timeout_s: float = 60.0) -> T:
 
 
 REPLAY_DEADLINE_S = 300.0
-"""A worker started mid-session replays the shared test log from offset 0 (every earlier
-test's events, at about 1,000 events/s on a slow 2-core machine) before it reaches the
-test's own events; only a failing test waits this long."""
+"""A worker started by a test replays its module's topics from offset 0 (the module's
+earlier tests' events) before it reaches the test's own events; only a failing test
+waits this long."""
 
 
-def latest_by_key(bootstrap: str, topic: str, done: Callable[[dict[bytes, Any]], bool],
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a process a test starts: this module's servers and topic prefix
+    (and `extra`), on top of the test run's own environment."""
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "DATABASE_URL": settings.database_url,
+            "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix, "PYTHONPATH": str(ROOT), **extra}
+
+
+def latest_by_key(settings: Settings, topic: str, done: Callable[[dict[bytes, Any]], bool],
                   timeout_s: float = REPLAY_DEADLINE_S) -> dict[bytes, Any]:
-    """Read `topic` from the start, keeping the latest record per key, until `done(records)`."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
+    """Read `topic` (its logical name) from the start, keeping the latest record per key,
+    until `done(records)`."""
+    consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
+                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
     latest: dict[bytes, Any] = {}
     deadline = time.monotonic() + timeout_s
     try:

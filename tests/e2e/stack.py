@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,11 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from tests_support import print_tail, wait_for
+from tests_support import ROOT, child_env, print_tail, wait_for
 
 from services.runtime.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -44,9 +41,8 @@ def running_stack(settings: Settings, database_url: str, logs: Path) -> Iterator
     """Start ingest, worker and projector against the test servers; stop them after."""
     port = free_port()
     worker_id = f"e2e-worker-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "DATABASE_URL": database_url, "SWITCHBOARD_INGEST_PORT": str(port),
-           "SWITCHBOARD_WORKER_ID": worker_id, "PYTHONPATH": str(ROOT)}
+    env = child_env(settings, DATABASE_URL=database_url, SWITCHBOARD_INGEST_PORT=str(port),
+                    SWITCHBOARD_WORKER_ID=worker_id)
     env.pop("SWITCHBOARD_API_KEYS", None)
     logs.mkdir(parents=True, exist_ok=True)
     procs = {

@@ -22,7 +22,6 @@ from schemas.topics import DEADLETTER, PROJECTION_AGENTS, PROJECTION_CONVERSATIO
 from services.runtime.settings import Settings
 
 NOW = datetime.now(UTC)
-pytestmark = pytest.mark.replays_log  # each test starts a fresh worker and projector
 
 
 @pytest.fixture
@@ -74,7 +73,7 @@ def test_a_conversation_travels_from_http_to_faust_tables_and_postgres(
         record = records.get(cid.encode())
         return record is not None and orjson.loads(record.value)["phase"] == "resolved"
 
-    latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_CONVERSATIONS, resolved_state)
+    latest_by_key(settings, PROJECTION_CONVERSATIONS, resolved_state)
 
     def agent_released(records: dict[bytes, Any]) -> bool:
         record = records.get(agent.encode())
@@ -82,7 +81,7 @@ def test_a_conversation_travels_from_http_to_faust_tables_and_postgres(
         return bool(state and state["status"] == "available" and not state["holding"]
                     and state["last_released_at"])
 
-    latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_AGENTS, agent_released)
+    latest_by_key(settings, PROJECTION_AGENTS, agent_released)
 
 
 def test_a_lifecycle_violation_is_dead_lettered_and_rejected_not_applied(
@@ -97,7 +96,7 @@ def test_a_lifecycle_violation_is_dead_lettered_and_rejected_not_applied(
         late = event_json(Resolved(resolved_by="agent"), cid, 5)
         assert http.post("/v1/events", json=late).status_code == 202
 
-        dead = latest_by_key(settings.kafka_bootstrap_servers, DEADLETTER,
+        dead = latest_by_key(settings, DEADLETTER,
                              lambda r: cid.encode() in r)[cid.encode()]
         assert orjson.loads(dead.value)["id"] == late["id"]
         assert dict(dead.headers)[deadletter.REASON] == b"already_abandoned"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
-from tests_support import stop_process
+from tests_support import ROOT, child_env, stop_process
 
 from schemas.codec import decode
 from schemas.envelope import Envelope
@@ -20,7 +19,6 @@ from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime.settings import Settings
 from services.simulator.config import QueueSpec
 
-ROOT = Path(__file__).resolve().parents[2]
 Event = Envelope[EventData]
 
 
@@ -59,13 +57,11 @@ def router_process(settings: Settings, config: Path, domain: str, instance: str,
                    log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     """`switchboard router` (with `extra` arguments) as its own process; stopped with
     SIGTERM (or already killed) on exit."""
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "PYTHONPATH": str(ROOT)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "router", "--config", str(config),
-             "--domain", domain, "--instance", instance, *extra], env=env, cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT)
+             "--domain", domain, "--instance", instance, *extra], env=child_env(settings),
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
             yield proc
         finally:
@@ -79,7 +75,8 @@ class Tail:
     def __init__(self, settings: Settings, prefix: str) -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
                                       group_id=None, enable_auto_commit=False)
-        partitions = [TopicPartition(topic, p) for topic in (CONVERSATIONS, AGENTS)
+        partitions = [TopicPartition(topic, p)
+                      for topic in (settings.topic(CONVERSATIONS), settings.topic(AGENTS))
                       for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
         self.consumer.assign(partitions)
         self.consumer.seek_to_end(*partitions)

@@ -35,32 +35,37 @@ def test_a_produced_event_is_consumed_back_byte_for_byte(settings: Settings) -> 
     payload = f'{{"id":"{uuid.uuid4()}","note":"é ✓"}}'.encode()
     producer = sync_producer(settings, "test-infra")
     try:
-        meta = producer.send(CONVERSATIONS, key=b"conv-1", value=payload).get(timeout=30)
+        meta = producer.send(settings.topic(CONVERSATIONS), key=b"conv-1",
+                             value=payload).get(timeout=30)
     finally:
         producer.close()
-    tp = TopicPartition(CONVERSATIONS, meta.partition)
+    tp = TopicPartition(settings.topic(CONVERSATIONS), meta.partition)
     assert _read_one(settings.kafka_bootstrap_servers, tp, meta.offset) == payload
 
 
-def test_every_topic_exists_with_six_partitions(kafka_bootstrap: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+def test_every_topic_exists_with_six_partitions_under_the_modules_prefix(
+        settings: Settings) -> None:
+    names = {f"t-infra-{s.name}" for s in ALL_TOPICS}
+    assert names == {settings.topic(s.name) for s in ALL_TOPICS}
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
-        described = {t["name"]: t for t in admin.describe_topics([s.name for s in ALL_TOPICS])}
+        described = {t["name"]: t for t in admin.describe_topics(sorted(names))}
+        unprefixed = {s.name for s in ALL_TOPICS} & set(admin.list_topics())
     finally:
         admin.close()
-    assert set(described) == {s.name for s in ALL_TOPICS}
-    assert {name: len(t["partitions"]) for name, t in described.items()} == {
-        s.name: 6 for s in ALL_TOPICS}
+    assert set(described) == names
+    assert {name: len(t["partitions"]) for name, t in described.items()} == dict.fromkeys(names, 6)
+    assert not unprefixed  # no test reads or writes the stack's own names
 
 
-def test_the_conversation_log_is_kept_forever(kafka_bootstrap: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+def test_the_conversation_log_is_kept_forever(settings: Settings) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
         configs = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, CONVERSATIONS)])
+            [ConfigResource(ConfigResourceType.TOPIC, settings.topic(CONVERSATIONS))])
     finally:
         admin.close()
-    topic_configs = configs["topic"][CONVERSATIONS]
+    topic_configs = configs["topic"][settings.topic(CONVERSATIONS)]
     assert topic_configs["retention.ms"]["value"] == "-1"
 
 
@@ -83,11 +88,12 @@ def test_the_broker_comes_back_after_a_crash_with_its_data(
         kafka_broker: LocalKafka, settings: Settings) -> None:
     producer = sync_producer(settings, "test-infra-crash")
     try:
-        meta = producer.send(CONVERSATIONS, key=b"conv-crash", value=b"before").get(timeout=30)
+        meta = producer.send(settings.topic(CONVERSATIONS), key=b"conv-crash",
+                             value=b"before").get(timeout=30)
     finally:
         producer.close()
     kafka_broker.kill()
     assert not kafka_broker.running()
     kafka_broker.start()
-    tp = TopicPartition(CONVERSATIONS, meta.partition)
+    tp = TopicPartition(settings.topic(CONVERSATIONS), meta.partition)
     assert _read_one(settings.kafka_bootstrap_servers, tp, meta.offset) == b"before"

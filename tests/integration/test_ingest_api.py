@@ -20,7 +20,6 @@ from schemas.events.conversation import MessageReceived
 from schemas.topics import AGENTS, CONVERSATIONS
 from services.ingest.app import create_app, default_publisher
 from services.ingest.stamp import Stamp
-from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import ALL_SCOPES, ApiKey, Settings
 
 pytestmark = pytest.mark.integration
@@ -33,7 +32,6 @@ BATCH = {"Content-Type": "application/cloudevents-batch+json", **WRITER}
 
 @pytest.fixture(scope="module")
 def ingest_settings(settings: Settings) -> Settings:
-    ensure_topics(settings)
     keys = (ApiKey("test-writer", ALL_SCOPES), ApiKey("test-reader", frozenset({"read"})))
     return dataclasses.replace(settings, api_keys=keys)
 
@@ -47,10 +45,11 @@ async def client(ingest_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
-async def records(bootstrap: str, topic: str, key: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of `key` on the topic, read up to the end offsets of now."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")  # no group: every partition
+async def records(settings: Settings, topic: str, key: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `key` on the topic (its logical name), read up to the end offsets of now."""
+    consumer = AIOKafkaConsumer(settings.topic(topic),  # no group: every partition
+                                bootstrap_servers=settings.kafka_bootstrap_servers,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         deadline = time.monotonic() + 30
@@ -89,13 +88,13 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 
 async def test_a_started_conversation_reaches_kafka_as_started_then_queued(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     body = {"channel": "chat", "customer_id": "cust-1", "queue": "billing", "priority": 2}
     response = await client.post("/v1/conversations", json=body,
                                  headers={"Authorization": "Bearer test-writer"})
     assert response.status_code == 201, response.text
     answer = response.json()
-    found = await records(kafka_bootstrap, CONVERSATIONS, answer["conversation_id"])
+    found = await records(settings, CONVERSATIONS, answer["conversation_id"])
     events = [decode(r.value) for r in found]
     assert [e.type for e in events] == ["cc.conversation.started.v1", "cc.conversation.queued.v1"]
     assert events[0].id == answer["event_id"]
@@ -104,7 +103,7 @@ async def test_a_started_conversation_reaches_kafka_as_started_then_queued(
 
 
 async def test_agent_commands_go_to_the_agents_topic(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     agent = f"agent-{uuid.uuid4()}"
     login = {"name": "Ann", "skills": {"billing": 5}, "capacity": {"chat": 3}}
     logged_in = await client.post(f"/v1/agents/{agent}/login", json=login, headers=WRITER)
@@ -112,25 +111,25 @@ async def test_agent_commands_go_to_the_agents_topic(
     assert (await client.put(f"/v1/agents/{agent}/capacity", json={"capacity": {"chat": 2}},
                              headers=WRITER)).status_code == 202
     assert (await client.post(f"/v1/agents/{agent}/logout", headers=WRITER)).status_code == 202
-    types = [decode(r.value).type for r in await records(kafka_bootstrap, AGENTS, agent)]
+    types = [decode(r.value).type for r in await records(settings, AGENTS, agent)]
     assert types == ["cc.agent.logged_in.v1", "cc.agent.capacity_changed.v1",
                      "cc.agent.logged_out.v1"]
 
 
 async def test_an_event_is_stored_in_canonical_bytes_keyed_by_subject(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     conversation = f"conv-{uuid.uuid4()}"
     event = message_event(conversation)
     sent = orjson.dumps(event, option=orjson.OPT_INDENT_2)  # not canonical on purpose
     response = await client.post("/v1/events", content=sent, headers=CE)
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": [event["id"]], "duplicates": []}
-    [record] = await records(kafka_bootstrap, CONVERSATIONS, conversation)
+    [record] = await records(settings, CONVERSATIONS, conversation)
     assert record.value == encode(decode(sent))
 
 
 async def test_the_same_id_twice_is_on_the_log_once(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     conversation = f"conv-{uuid.uuid4()}"
     event = message_event(conversation)
     first = await client.post("/v1/events", json=event, headers=CE)
@@ -138,34 +137,34 @@ async def test_the_same_id_twice_is_on_the_log_once(
     assert first.json() == {"accepted": [event["id"]], "duplicates": []}
     assert again.status_code == 202
     assert again.json() == {"accepted": [], "duplicates": [event["id"], event["id"]]}
-    found = await records(kafka_bootstrap, CONVERSATIONS, conversation)
+    found = await records(settings, CONVERSATIONS, conversation)
     assert [decode(r.value).id for r in found] == [event["id"]]
 
 
 async def test_concurrent_requests_with_the_same_id_produce_it_once(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     conversation = f"conv-{uuid.uuid4()}"
     event = message_event(conversation)
     answers = await asyncio.gather(*(client.post("/v1/events", json=event, headers=CE)
                                      for _ in range(5)))
     assert all(a.status_code == 202 for a in answers)
     assert sum(len(a.json()["accepted"]) for a in answers) == 1
-    assert len(await records(kafka_bootstrap, CONVERSATIONS, conversation)) == 1
+    assert len(await records(settings, CONVERSATIONS, conversation)) == 1
 
 
 async def test_a_batch_of_1000_is_accepted_whole(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     conversation = f"conv-{uuid.uuid4()}"
     batch = [message_event(conversation) for _ in range(1000)]
     response = await client.post("/v1/events", json=batch, headers=BATCH)
     assert response.status_code == 202, response.text
     assert response.json()["accepted"] == [e["id"] for e in batch]
-    found = await records(kafka_bootstrap, CONVERSATIONS, conversation)
+    found = await records(settings, CONVERSATIONS, conversation)
     assert [decode(r.value).id for r in found] == [e["id"] for e in batch]  # order kept per key
 
 
 async def test_a_batch_with_one_bad_event_is_refused_whole(
-        client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, settings: Settings) -> None:
     conversation = f"conv-{uuid.uuid4()}"
     bad = message_event(conversation)
     bad["data"]["text"] = 42
@@ -173,4 +172,4 @@ async def test_a_batch_with_one_bad_event_is_refused_whole(
                                  headers=BATCH)
     error = assert_error(response, 400, "schema_violation")
     assert [(d["index"], d["path"]) for d in error["details"]] == [(1, "/data/text")]
-    assert await records(kafka_bootstrap, CONVERSATIONS, conversation) == []
+    assert await records(settings, CONVERSATIONS, conversation) == []

@@ -16,7 +16,6 @@ from schemas.codec import to_obj
 from schemas.events.conversation import MessageReceived
 from services.ingest.app import create_app, default_publisher
 from services.ingest.stamp import Stamp
-from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import ALL_SCOPES, ApiKey, Settings
 
 pytestmark = pytest.mark.integration
@@ -29,7 +28,6 @@ LIMIT = 64 * 1024
 
 @pytest.fixture(scope="module")
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    ensure_topics(settings)
     keys = (ApiKey("test-writer", ALL_SCOPES), ApiKey("test-reader", frozenset({"read"})))
     limited = dataclasses.replace(settings, api_keys=keys, max_body_bytes=LIMIT, max_batch=100)
     app = create_app(limited, default_publisher(limited, send_timeout_s=10))

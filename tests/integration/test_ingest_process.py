@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from tests_support import ROOT, child_env
 
 from schemas.codec import to_obj
 from schemas.events.conversation import MessageReceived
@@ -22,8 +22,6 @@ from services.ingest.stamp import Stamp
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -35,9 +33,8 @@ def free_port() -> int:
 @pytest.fixture
 def ingest_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "DATABASE_URL": settings.database_url, "SWITCHBOARD_INGEST_PORT": str(port),
-           "SWITCHBOARD_API_KEYS": "proc-key=events:write"}
+    env = child_env(settings, SWITCHBOARD_INGEST_PORT=str(port),
+                    SWITCHBOARD_API_KEYS="proc-key=events:write")
     with open(tmp_path / "ingest.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "services.ingest"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)

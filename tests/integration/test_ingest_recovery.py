@@ -44,9 +44,10 @@ def message_event(conversation_id: str) -> dict[str, Any]:
     return orjson.loads(orjson.dumps(to_obj(event)))
 
 
-async def ids_on_log(bootstrap: str, key: str) -> list[str]:
+async def ids_on_log(settings: Settings, key: str) -> list[str]:
     """Ids of every event of `key` on cc.conversations, read up to the end offsets of now."""
-    consumer = AIOKafkaConsumer(CONVERSATIONS, bootstrap_servers=bootstrap,
+    consumer = AIOKafkaConsumer(settings.topic(CONVERSATIONS),
+                                bootstrap_servers=settings.kafka_bootstrap_servers,
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
@@ -68,7 +69,7 @@ async def ids_on_log(bootstrap: str, key: str) -> list[str]:
 
 
 async def test_kafka_down_is_503_then_the_ingest_recovers(
-        client: httpx.AsyncClient, kafka_broker: LocalKafka, kafka_bootstrap: str) -> None:
+        client: httpx.AsyncClient, kafka_broker: LocalKafka, settings: Settings) -> None:
     conversation = f"conv-{uuid.uuid4()}"
     before, during = message_event(conversation), message_event(conversation)
     assert (await client.post("/v1/events", json=before, headers=CE)).status_code == 202
@@ -88,4 +89,4 @@ async def test_kafka_down_is_503_then_the_ingest_recovers(
         await asyncio.sleep(0.5)  # a client's back-off between retries, not synchronization
     assert retry.json() == {"accepted": [during["id"]], "duplicates": []}
     assert (await client.get("/readyz")).status_code == 200
-    assert await ids_on_log(kafka_bootstrap, conversation) == [before["id"], during["id"]]
+    assert await ids_on_log(settings, conversation) == [before["id"], during["id"]]

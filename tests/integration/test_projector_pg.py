@@ -40,7 +40,6 @@ from schemas.events.conversation import (
     Resolved,
 )
 from schemas.topics import AGENTS, CONVERSATIONS
-from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -50,7 +49,6 @@ T0 = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def pg_settings(settings: Settings, fresh_db: str) -> Settings:
     """The test servers, with a brand-new database for this test's read models."""
-    ensure_topics(settings)
     return dataclasses.replace(settings, database_url=fresh_db)
 
 
@@ -106,6 +104,9 @@ def test_projected_rows_equal_the_offline_fold_of_the_same_log(pg_settings: Sett
         assert sum(n for _, n in live) >= 1
         stored = read_offsets(conn, schema)  # type: ignore[arg-type]
         assert stored and all(n > 0 for n in stored.values())
+        # Under the topics' names on the cluster: a projector of another prefix keeps its own.
+        assert {topic for topic, _ in stored} == {f"t-projector-pg-{CONVERSATIONS}",
+                                                  f"t-projector-pg-{AGENTS}"}
 
 
 def test_an_event_produced_twice_is_counted_once(pg_settings: Settings, schema: str) -> None:
@@ -151,7 +152,7 @@ def test_poison_records_are_kept_as_rejects_and_the_projector_goes_on(pg_setting
             (None, "malformed_json"), (ghost.id, "unknown_conversation")}
         assert len(rejects) == 2
         assert {bytes(r[2]) for r in rejects} == {junk, encode(ghost)}
-        assert {r[3] for r in rejects} == {CONVERSATIONS}
+        assert {r[3] for r in rejects} == {pg_settings.topic(CONVERSATIONS)}  # as read
         assert_rows_equal_fold(conn, schema, prefix, fold_log(log))
 
 

@@ -22,7 +22,6 @@ from schemas.events.agent import AgentStatusChanged, LoggedIn, LoggedOut
 from schemas.events.conversation import Assigned, ConversationStarted, Queued
 from schemas.events.vocabulary import AgentStatus, Channel, mode_of
 from services.ingest.app import create_app
-from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import ALL_SCOPES, ApiKey, Settings
 
 pytestmark = pytest.mark.integration
@@ -30,7 +29,6 @@ AUTH = {"Authorization": "Bearer reader"}
 
 
 def test_read_endpoints_answer_from_the_projected_rows(settings: Settings, fresh_db: str) -> None:
-    ensure_topics(settings)
     cfg = dataclasses.replace(settings, database_url=fresh_db,
                               api_keys=(ApiKey("reader", frozenset({"read"})),
                                         ApiKey("writer", ALL_SCOPES - {"read"})))
@@ -76,7 +74,6 @@ def test_read_endpoints_answer_from_the_projected_rows(settings: Settings, fresh
 
 def test_queues_count_the_agents_eligible_and_available_for_their_work(
         settings: Settings, fresh_db: str) -> None:
-    ensure_topics(settings)
     cfg = dataclasses.replace(settings, database_url=fresh_db,
                               api_keys=(ApiKey("reader", frozenset({"read"})),))
     p = f"s{uuid.uuid4().hex[:6]}-"

@@ -4,13 +4,11 @@ same log arrives at identical rows in every table."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,26 +16,22 @@ import psycopg
 import pytest
 from log_support import produce
 from psycopg import sql
-from tests_support import wait_for
+from tests_support import ROOT, child_env, wait_for
 
 from projections.postgres.rebuild import rebuild
 from projections.postgres.sample_log import sample_log
-from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"conversations": "conversation_id", "agents": "agent_id",
           "queue_waiting": "conversation_id", "projector_offsets": "consumer, topic, partition",
           "projection_rejects": 'topic, partition, "offset"'}
 
 
 def start_projector(settings: Settings, schema: str, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "DATABASE_URL": settings.database_url, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "projections.postgres.projector", "--schema", schema, *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        cwd=ROOT, env=child_env(settings), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
 
 def projected(url: str, schema: str) -> int:
@@ -59,7 +53,6 @@ def table(conn: psycopg.Connection[Any], schema: str, name: str) -> list[tuple[A
 
 def test_killed_projector_restarted_equals_a_fresh_rebuild(settings: Settings,
                                                           fresh_db: str) -> None:
-    ensure_topics(settings)
     cfg = dataclasses.replace(settings, database_url=fresh_db)
     events = sample_log(5000, 50, seed=99, start=datetime(2025, 5, 1, tzinfo=UTC),
                         prefix=f"k{uuid.uuid4().hex[:6]}-")

@@ -44,7 +44,6 @@ def _holder(log: Path) -> bool:
     return "caught up with the log" in log.read_text(errors="replace")
 
 
-@pytest.mark.floods_log
 @pytest.mark.parametrize("kill_leader", [False, True], ids=["steady", "sigkill-takeover"])
 def test_invariants_hold_over_the_whole_log(settings: Settings, tmp_path: Path,
                                             kill_leader: bool) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from router_support import ROOT, Event, Tail, router_process, write_config
-from tests_support import wait_for
+from router_support import Event, Tail, router_process, write_config
+from tests_support import ROOT, wait_for
 
 from schemas.events.agent import AgentStatusChanged
 from services.ingest.app import create_app, default_publisher
@@ -215,7 +215,8 @@ overflow = { after_s = 10, to = "billing" }
     done = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "router", "--config", str(bad)],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "PATH": "/usr/bin:/bin"})
+        env={"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+             "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix, "PATH": "/usr/bin:/bin"})
     assert done.returncode == 2, done.stdout + done.stderr
     for problem in ("routing.tick_ms", "routing.colour", "queues.billing.strategy"):
         assert problem in done.stderr, done.stderr
@@ -236,11 +237,11 @@ async def test_bad_records_on_the_log_do_not_stop_routing(
     queue, skill = f"{run}-billing", f"{run}-billing"
     with router_process(settings, config, run, "solo", log):
         producer = sync_producer(settings, "router-poison-test")
-        producer.send(CONVERSATIONS, key=f"{run}-junk".encode(), value=b"{not json")
-        producer.send(CONVERSATIONS, key=f"{run}-junk".encode(), value=b'{"type": "nope"}')
+        producer.send(settings.topic(CONVERSATIONS), key=f"{run}-junk".encode(), value=b"{not json")
+        producer.send(settings.topic(CONVERSATIONS), key=f"{run}-junk".encode(), value=b'{"type": "nope"}')
         ghost = new_event(Assigned(agent_id="nobody"), subject=f"{run}-ghost", source="test",
                           time=datetime.now(UTC))  # a decision about a conversation never started
-        producer.send(CONVERSATIONS, key=ghost.subject.encode(), value=encode(ghost))
+        producer.send(settings.topic(CONVERSATIONS), key=ghost.subject.encode(), value=encode(ghost))
         producer.flush()
         producer.close()
         await _agent(ingest, f"{run}-a1", skill)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tests_support import latest_by_key, print_tail, stop_process
+from tests_support import ROOT, child_env, latest_by_key, print_tail, stop_process
 
 from schemas import deadletter
 from schemas.codec import encode
@@ -20,20 +19,16 @@ from schemas.envelope import new_event
 from schemas.events import EventData
 from schemas.events.agent import AgentStatusChanged, LoggedIn
 from schemas.events.conversation import Assigned, ConversationStarted, Queued, Resolved
-from schemas.topics import DEADLETTER, PROJECTION_AGENTS, PROJECTION_QUEUES, topic_for_type
+from schemas.topics import CONVERSATIONS, DEADLETTER, PROJECTION_AGENTS, PROJECTION_QUEUES
 from services.runtime.kafka_clients import sync_producer
 from services.runtime.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-pytestmark = pytest.mark.replays_log  # each test starts a worker with a fresh consumer group
 
 
 @pytest.fixture
 def worker(settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "SWITCHBOARD_WORKER_ID": f"worker-test-{uuid.uuid4().hex[:8]}",
-           "PYTHONPATH": str(ROOT)}
+    env = child_env(settings, SWITCHBOARD_WORKER_ID=f"worker-test-{uuid.uuid4().hex[:8]}")
     # A file, not a pipe nobody reads: a full pipe would block the worker's logging.
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
@@ -52,7 +47,7 @@ def test_worker_keeps_live_queue_and_agent_projections(
 
     def send(data: EventData, subject: str, second: int) -> None:
         event = new_event(data, subject=subject, source="test", time=T0 + timedelta(seconds=second))
-        producer.send(topic_for_type(event.type), key=subject.encode(), value=encode(event))
+        producer.send(settings.topic_for_type(event.type), key=subject.encode(), value=encode(event))
 
     send(LoggedIn(skills={"billing": 5}, capacity={"messaging": 8}), agent, 0)
     send(AgentStatusChanged(status="available"), agent, 1)
@@ -68,7 +63,7 @@ def test_worker_keeps_live_queue_and_agent_projections(
         record = records.get(queue.encode())
         return record is not None and len(orjson.loads(record.value)["waiting"]) == 15  # type: ignore[attr-defined]
 
-    queues = latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_QUEUES, queue_has_15)
+    queues = latest_by_key(settings, PROJECTION_QUEUES, queue_has_15)
     waiting = orjson.loads(queues[queue.encode()].value)["waiting"]
     priorities = [w["priority"] for w in waiting]
     assert priorities == sorted(priorities, reverse=True)  # routing order: priority first
@@ -80,7 +75,7 @@ def test_worker_keeps_live_queue_and_agent_projections(
         state = orjson.loads(record.value)  # type: ignore[attr-defined]
         return len(state["holding"].get("messaging", [])) == 5 and state["status"] == "available"
 
-    latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_AGENTS, agent_holds_5)
+    latest_by_key(settings, PROJECTION_AGENTS, agent_holds_5)
 
 
 def test_bad_events_go_to_the_dead_letter_topic_and_the_worker_goes_on(
@@ -88,31 +83,32 @@ def test_bad_events_go_to_the_dead_letter_topic_and_the_worker_goes_on(
     run = uuid.uuid4().hex[:8]
     producer = sync_producer(settings, "worker-test")
     garbage_key, twice_key, after_key = f"{run}-garbage", f"{run}-twice", f"{run}-after"
-    producer.send("cc.conversations", key=garbage_key.encode(), value=b"\x00 not an event")
+    conversations = settings.topic(CONVERSATIONS)
+    producer.send(conversations, key=garbage_key.encode(), value=b"\x00 not an event")
     start = new_event(ConversationStarted(channel="chat", mode="sync", customer_id="x", queue="q"),
                       subject=twice_key, source="test", time=T0)
-    producer.send("cc.conversations", key=twice_key.encode(), value=encode(start))
+    producer.send(conversations, key=twice_key.encode(), value=encode(start))
     for second in (1, 2):
         resolved = new_event(Resolved(resolved_by="customer"), subject=twice_key, source="test",
                              time=T0 + timedelta(seconds=second))
-        producer.send("cc.conversations", key=twice_key.encode(), value=encode(resolved))
+        producer.send(conversations, key=twice_key.encode(), value=encode(resolved))
     after = new_event(ConversationStarted(channel="chat", mode="sync", customer_id="x",
                                           queue=f"q-{run}"), subject=after_key, source="test", time=T0)
-    producer.send("cc.conversations", key=after_key.encode(), value=encode(after))
-    producer.send("cc.conversations", key=after_key.encode(), value=encode(new_event(
+    producer.send(conversations, key=after_key.encode(), value=encode(after))
+    producer.send(conversations, key=after_key.encode(), value=encode(new_event(
         Queued(queue=f"q-{run}"), subject=after_key, source="test", time=T0)))
     producer.flush()
 
-    dead = latest_by_key(settings.kafka_bootstrap_servers, DEADLETTER,
+    dead = latest_by_key(settings, DEADLETTER,
                          lambda r: {garbage_key.encode(), twice_key.encode()} <= r.keys())
     garbage = dead[garbage_key.encode()]
     assert garbage.value == b"\x00 not an event"  # the original bytes, untouched
     headers = {k: v.decode() for k, v in garbage.headers}
     assert headers[deadletter.REASON] == "malformed_json"
-    assert headers[deadletter.TOPIC] == "cc.conversations"
+    assert headers[deadletter.TOPIC] == f"t-worker-{CONVERSATIONS}"  # as read: with the prefix
     assert {k: v.decode() for k, v in dead[twice_key.encode()].headers}[
         deadletter.REASON] == "already_resolved"
     # The worker survived both and went on with the next events.
-    latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_QUEUES,
+    latest_by_key(settings, PROJECTION_QUEUES,
                   lambda r: f"q-{run}".encode() in r)
     assert worker.poll() is None

@@ -4,7 +4,6 @@ the offline fold (no stall, no skipped event, nothing folded twice)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -15,13 +14,13 @@ from typing import Any
 import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
-from tests_support import print_tail, stop_process, wait_for
+from tests_support import ROOT, child_env, print_tail, stop_process, wait_for
 
 from projections.dedupe import Position
 from projections.replay import ReadModels, apply_event
 from projections.state_codec import dump
 from schemas.codec import decode, encode
-from schemas.topics import AGENTS, CONVERSATIONS, PROJECTION_AGENTS, PROJECTION_CONVERSATIONS, topic_for_type
+from schemas.topics import AGENTS, CONVERSATIONS, PROJECTION_AGENTS, PROJECTION_CONVERSATIONS
 from services.bench.offsets import GroupOffsets, log_ends
 from services.runtime.kafka_clients import sync_producer
 from services.runtime.settings import Settings
@@ -29,20 +28,17 @@ from services.simulator.config import SimulationConfig
 from services.simulator.model import simulate
 from streams.wiring import change_topics
 
-ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 3
 EVENTS_PER_ROUND = 15_000
 SEED = 5150
 DRAIN_DEADLINE_S = 300.0
-pytestmark = pytest.mark.replays_log  # a fresh consumer group folds the whole shared log
 
 
 def _start_worker(settings: Settings, worker_id: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "SWITCHBOARD_WORKER_ID": worker_id, "PYTHONPATH": str(ROOT),
-           # The simulated traffic is from 2025: no closed conversation leaves the tables
-           # (with a tombstone) while they are compared.
-           "SWITCHBOARD_CLOSED_HORIZON_S": str(10 * 365 * 86_400)}
+    # The simulated traffic is from 2025: no closed conversation leaves the tables (with a
+    # tombstone) while they are compared.
+    env = child_env(settings, SWITCHBOARD_WORKER_ID=worker_id,
+                    SWITCHBOARD_CLOSED_HORIZON_S=str(10 * 365 * 86_400))
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "services.cli.main", "worker"], env=env,
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
@@ -86,16 +82,17 @@ class Group:
 def _produce(settings: Settings, events: list[bytes], subjects: list[str], types: list[str]) -> None:
     producer = sync_producer(settings, "rebalance-test")
     for raw, subject, type_ in zip(events, subjects, types, strict=True):
-        producer.send(topic_for_type(type_), key=subject.encode(), value=raw)
+        producer.send(settings.topic_for_type(type_), key=subject.encode(), value=raw)
     producer.flush()
     producer.close()
 
 
 def _read_to_end(settings: Settings, topics: tuple[str, ...]) -> Iterator[Any]:
-    """Every record of `topics` from the start to where each partition ends now."""
+    """Every record of `topics` (logical names) from the start to where each partition ends now."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
                              enable_auto_commit=False, group_id=None)
-    tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+    tps = [TopicPartition(t, p) for t in map(settings.topic, topics)
+           for p in sorted(consumer.partitions_for_topic(t) or ())]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     ends = consumer.end_offsets(tps)

@@ -3,7 +3,6 @@ on the compacted changelog, and a restarted worker does not load it again."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -14,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from log_support import produce
-from tests_support import latest_by_key, print_tail, stop_process
+from tests_support import ROOT, child_env, latest_by_key, print_tail, stop_process
 
 from schemas import deadletter
 from schemas.envelope import new_event
@@ -31,16 +29,12 @@ from schemas.events.conversation import (
 from schemas.topics import DEADLETTER, PROJECTION_CONVERSATIONS
 from services.runtime.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.replays_log  # the worker starts with a fresh consumer group
-
 
 @contextmanager
 def running_worker(settings: Settings, app_id: str, log: Path,
                    **env: str) -> Iterator[subprocess.Popen[bytes]]:
     """`switchboard worker` as a child process, stopped on the way out."""
-    environ = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-               "SWITCHBOARD_WORKER_ID": app_id, "PYTHONPATH": str(ROOT), **env}
+    environ = child_env(settings, SWITCHBOARD_WORKER_ID=app_id, **env)
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "worker"],
                                 env=environ, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
@@ -77,7 +71,7 @@ def test_a_closed_conversation_leaves_the_table_and_a_restarted_worker_does_not_
     # once its records are committed, and leaves the open one.
     with running_worker(settings, app_id, tmp_path / "first.log", SWITCHBOARD_CLOSED_HORIZON_S="2",
                         SWITCHBOARD_SWEEP_EVERY_S="0.5") as first:
-        changelog = latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_CONVERSATIONS, swept)
+        changelog = latest_by_key(settings, PROJECTION_CONVERSATIONS, swept)
         assert first.poll() is None
     kept = _state(changelog[still_open.encode()])
     assert kept is not None and kept["phase"] == "queued"
@@ -94,9 +88,9 @@ def test_a_closed_conversation_leaves_the_table_and_a_restarted_worker_does_not_
             state = _state(records[still_open.encode()]) if still_open.encode() in records else None
             return state is not None and state["messages_in"] == 1
 
-        dead = latest_by_key(settings.kafka_bootstrap_servers, DEADLETTER,
+        dead = latest_by_key(settings, DEADLETTER,
                              lambda r: closed.encode() in r)
-        changelog = latest_by_key(settings.kafka_bootstrap_servers, PROJECTION_CONVERSATIONS,
+        changelog = latest_by_key(settings, PROJECTION_CONVERSATIONS,
                                   open_took_the_message)
         assert second.poll() is None
     headers = {k: v.decode() for k, v in dead[closed.encode()].headers}

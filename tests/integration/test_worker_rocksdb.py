@@ -3,7 +3,6 @@ fold, and restarted on its data directory it reads only the changelog written si
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -12,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 import rocksdict
 from kafka import KafkaConsumer, TopicPartition
 from log_support import produce
-from tests_support import latest_by_key, print_tail, stop_process, wait_for
+from tests_support import ROOT, child_env, latest_by_key, print_tail, stop_process, wait_for
 
 from projections.postgres.sample_log import sample_log
 from projections.replay import ReadModels, fold_log
@@ -25,17 +23,14 @@ from schemas import deadletter
 from schemas.topics import DEADLETTER, PROJECTION_AGENTS, PROJECTION_CONVERSATIONS, PROJECTION_QUEUES
 from services.runtime.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 CHANGELOG_OF = {"conversations": PROJECTION_CONVERSATIONS, "queues": PROJECTION_QUEUES,
                 "agents": PROJECTION_AGENTS}
 OFFSET_KEY = b"__faust\0offset__"
 FOLD_DEADLINE_S = 180.0
-pytestmark = pytest.mark.replays_log  # each worker starts with a fresh consumer group
 
 
 def start_worker(settings: Settings, worker_id: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "SWITCHBOARD_WORKER_ID": worker_id, "PYTHONPATH": str(ROOT)}
+    env = child_env(settings, SWITCHBOARD_WORKER_ID=worker_id)
     with open(log, "ab") as out:  # a file, not a pipe nobody reads
         return subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "worker", "--store", "rocksdb://",
@@ -49,12 +44,13 @@ def recovery_reports(data_dir: Path) -> dict[str, dict[str, Any]] | None:
 
 
 def changelog_ends(settings: Settings) -> dict[tuple[str, int], int]:
-    """The end offset of every partition of the table changelogs."""
+    """The end offset of every partition of the table changelogs, by logical topic."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
-        tps = [TopicPartition(t, p) for t in CHANGELOG_OF.values()
-               for p in consumer.partitions_for_topic(t) or ()]
-        return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(tps).items()}
+        logical = {settings.topic(t): t for t in CHANGELOG_OF.values()}
+        tps = [TopicPartition(t, p) for t in logical for p in consumer.partitions_for_topic(t) or ()]
+        return {(logical[tp.topic], tp.partition): end
+                for tp, end in consumer.end_offsets(tps).items()}
     finally:
         consumer.close()
 
@@ -109,12 +105,12 @@ def wait_for_changelogs(settings: Settings, prefix: str, expected: dict[str, dic
                 return ours(value, prefix) if table == "queues" else value
             return all(k in records and records[k].value is not None and state(k) == v
                        for k, v in want.items())
-        latest_by_key(settings.kafka_bootstrap_servers, CHANGELOG_OF[table], holds, FOLD_DEADLINE_S)
+        latest_by_key(settings, CHANGELOG_OF[table], holds, FOLD_DEADLINE_S)
 
 
 def print_dead_letters(settings: Settings, prefix: str) -> None:
     """This test's dead letters with their reasons: pytest shows them when the test failed."""
-    consumer = KafkaConsumer(DEADLETTER, bootstrap_servers=settings.kafka_bootstrap_servers,
+    consumer = KafkaConsumer(settings.topic(DEADLETTER), bootstrap_servers=settings.kafka_bootstrap_servers,
                              auto_offset_reset="earliest", consumer_timeout_ms=2000)
     try:
         for record in consumer:
