@@ -162,4 +162,9 @@ def _assert_tables_equal_the_offline_fold(settings: Settings, keys: set[bytes]) 
                 if r.key in states and r.value is not None}
         differ = [k for k, v in states.items()
                   if k not in live or orjson.loads(live[k]) != orjson.loads(v)]
-        assert not differ, f"{topic}: {len(differ)} of {len(states)} differ, e.g. {differ[:3]}"
+        if differ:
+            got = orjson.loads(live[differ[0]]) if differ[0] in live else {}
+            want = orjson.loads(states[differ[0]])
+            fields = {f: (got.get(f), want.get(f)) for f in want if got.get(f) != want.get(f)}
+            raise AssertionError(f"{topic}: {len(differ)} of {len(states)} differ; "
+                                 f"{differ[0]!r} live vs offline: {fields}")
