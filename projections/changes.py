@@ -1,8 +1,10 @@
-"""What a conversation event changed for queues and agents.
+"""What a conversation event changed for queues and agents, and which ones it touches.
 
 The stream processor folds conversation events keyed by conversation; queue and
 agent projections are keyed otherwise. A `ConversationChange` carries the before
-and after placement so the queue and agent reducers can be fed by re-keyed streams.
+and after placement so the queue and agent reducers can be fed by re-keyed streams;
+`queues()` and `agents()` are the one answer to where it goes (`projections.fanout`
+delivers it there).
 """
 
 from __future__ import annotations
@@ -39,14 +41,24 @@ class ConversationChange:
     before: Placement | None
     after: Placement
 
-    def queues(self) -> set[str]:
-        """Queues whose waiting list this change touches."""
-        return {q for p in (self.before, self.after) if p and (q := p.queue)}
+    def queues(self) -> tuple[str, ...]:
+        """Queues whose waiting list this change touches, sorted."""
+        return queues_of(self.before, self.after)
 
-    def agents(self) -> set[str]:
-        """Agents whose load or offers this change touches."""
-        return {a for p in (self.before, self.after) if p
-                for a in (p.holder, p.offered_to) if a}
+    def agents(self) -> tuple[str, ...]:
+        """Agents whose load or offers this change touches, sorted."""
+        return agents_of(self.before, self.after)
+
+
+def queues_of(*placements: Placement | None) -> tuple[str, ...]:
+    """The queues the placements wait in, sorted: those a change between them touches."""
+    return tuple(sorted({q for p in placements if p and (q := p.queue)}))
+
+
+def agents_of(*placements: Placement | None) -> tuple[str, ...]:
+    """The agents holding or offered the placements, sorted: those a change between them
+    touches (their load or their offers)."""
+    return tuple(sorted({a for p in placements if p for a in (p.holder, p.offered_to) if a}))
 
 
 def placement(state: ConversationState) -> Placement:

@@ -17,7 +17,7 @@ from projections.conversations import reducer as conversations
 from projections.conversations.state import ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
-from projections.queues import reducer as queues
+from projections.fanout import fan_out
 from projections.queues.reducer import QueueState
 from schemas.envelope import Envelope
 from schemas.events import EventData
@@ -45,24 +45,23 @@ class ReadModels:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def apply_conversation_event(models: ReadModels, event: Envelope[EventData],
-                             position: Position | None = None) -> ConversationChange | None:
-    """Fold one conversation event, and its change into the queues and agents it touches."""
+def fold_conversation_event(models: ReadModels, event: Envelope[EventData],
+                            position: Position | None = None) -> ConversationChange | None:
+    """Fold one conversation event into its conversation alone; the change it made for
+    queues and agents, not yet fanned out to them."""
     before = models.conversations.get(event.subject)
     after = conversations.apply(before, event, position)
     models.conversations[event.subject] = after
-    change = change_between(before, after, event.id, event.time) if after is not before else None
+    return change_between(before, after, event.id, event.time) if after is not before else None
+
+
+def apply_conversation_event(models: ReadModels, event: Envelope[EventData],
+                             position: Position | None = None) -> ConversationChange | None:
+    """Fold one conversation event, and its change into the queues and agents it touches."""
+    change = fold_conversation_event(models, event, position)
     if change is not None:
-        apply_change(models, change)
+        fan_out(models.queues, models.agents, change)
     return change
-
-
-def apply_change(models: ReadModels, change: ConversationChange) -> None:
-    """Feed a conversation change to every queue and agent it touches."""
-    for queue in change.queues():
-        models.queues[queue] = queues.apply_change(models.queues.get(queue), queue, change)
-    for agent in change.agents():
-        models.agents[agent] = agents.apply_change(models.agents.get(agent), agent, change)
 
 
 def apply_agent_event(models: ReadModels, event: Envelope[EventData],

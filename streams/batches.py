@@ -68,10 +68,11 @@ class BatchOutcome:
     by_agent: dict[str, list[bytes]] = field(default_factory=dict)
 
     def add_change(self, change: ConversationChange) -> None:
+        """Re-key the change to each queue and agent it touches (`projections.fanout`)."""
         body = dump(change)
-        for q in sorted(change.queues()):
+        for q in change.queues():
             self.by_queue.setdefault(q, []).append(body)
-        for a in sorted(change.agents()):
+        for a in change.agents():
             self.by_agent.setdefault(a, []).append(body)
 
     def rekeyed(self) -> tuple[list[Keyed], list[Keyed]]:

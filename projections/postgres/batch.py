@@ -1,8 +1,10 @@
 """One poll batch of Kafka records -> the rows to write (pure: no I/O, no clock).
 
-The projector shell loads the states a batch touches, calls `project`, and writes
-the result in one transaction; `rebuild` uses the very same steps. Folding goes
-through `projections.replay`, so the rows equal what the offline `fold` gives.
+The projector shell loads the batch's conversations, folds them (`fold_conversations`),
+loads the agents that fold says the batch touches (`agent_ids`, from the one fan-out
+of `projections.changes`), calls `project`, and writes the result in one transaction;
+`rebuild` uses the very same steps. Folding goes through `projections.replay` and
+`projections.fanout`, so the rows equal what the offline `fold` gives.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from projections.agents.state import AgentState
+from projections.changes import ConversationChange
 from projections.conversations.state import ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
+from projections.fanout import to_agents
 from projections.postgres.rows import WaitingRow, waiting_row
-from projections.replay import ReadModels, apply_agent_event, apply_conversation_event
+from projections.replay import ReadModels, apply_agent_event, fold_conversation_event
 from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
@@ -25,7 +29,6 @@ from schemas.events import EventData
 from schemas.topics import Family, family_of
 
 TopicPartition = tuple[str, int]
-_AGENT_FIELDS = ("agent_id", "from_agent_id", "to_agent_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,36 +103,68 @@ def conversation_ids(batch: DecodedBatch) -> set[str]:
     return {e.subject for _, e in batch.events if not _is_agent_event(e)}
 
 
-def agent_ids(batch: DecodedBatch, conversations: Mapping[str, ConversationState]) -> set[str]:
-    """Agents the batch may touch: agent events, agents named by conversation events, and the
-    agents that currently hold or are offered a conversation of the batch."""
-    ids: set[str] = set()
-    for _, e in batch.events:
-        if _is_agent_event(e):
-            ids.add(e.subject)
+@dataclass(frozen=True, slots=True)
+class FoldedConversations:
+    """A batch with its conversation events folded: what they changed for agents is known,
+    so the agents the batch needs are too, before any is loaded."""
+
+    batch: DecodedBatch
+    loaded: Mapping[str, ConversationState]
+    """The conversations as they were loaded."""
+    conversations: dict[str, ConversationState]
+    changes: tuple[tuple[SourceRecord, ConversationChange], ...]
+    """Each change with the record that made it, in log order."""
+    rejects: tuple[RejectRow, ...]
+
+
+def fold_conversations(batch: DecodedBatch, conversations: Mapping[str, ConversationState],
+                       ) -> FoldedConversations:
+    """Fold the batch's conversation events over the loaded states (`conversation_ids`),
+    keeping their changes; lifecycle violations become rejects."""
+    models = ReadModels(conversations=dict(conversations))
+    changes: list[tuple[SourceRecord, ConversationChange]] = []
+    rejects: list[RejectRow] = []
+    for rec, event in batch.events:
+        if _is_agent_event(event):
             continue
-        ids.update(v for name in _AGENT_FIELDS if isinstance(v := getattr(e.data, name, None), str))
-    for state in conversations.values():
-        ids.update(a for a in (state.agent_id, state.offered_agent_id) if a)
+        try:
+            change = fold_conversation_event(models, event, Position(rec.partition, rec.offset))
+        except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every other event
+            rejects.append(_rejected(rec, event.id, exc))
+            continue
+        if change is not None:
+            changes.append((rec, change))
+    return FoldedConversations(batch, conversations, models.conversations, tuple(changes),
+                               tuple(rejects))
+
+
+def agent_ids(folded: FoldedConversations) -> set[str]:
+    """Exactly the agents the batch folds: its agent events' subjects and every agent its
+    conversation changes fan out to (`ConversationChange.agents`)."""
+    ids = {e.subject for _, e in folded.batch.events if _is_agent_event(e)}
+    for _, change in folded.changes:
+        ids.update(change.agents())
     return ids
 
 
-def fold_batch(batch: DecodedBatch, conversations: Mapping[str, ConversationState],
-               agents: Mapping[str, AgentState]) -> tuple[ReadModels, list[RejectRow]]:
-    """Fold the batch's events over the loaded states; lifecycle violations become rejects."""
-    models = ReadModels(conversations=dict(conversations), agents=dict(agents))
-    rejects = list(batch.rejects)
-    for rec, event in batch.events:
-        position = Position(rec.partition, rec.offset)
+def fold_agents(folded: FoldedConversations, agents: Mapping[str, AgentState],
+                ) -> tuple[ReadModels, list[RejectRow]]:
+    """Fold the batch's agent events, then its conversation changes, into the loaded agents.
+    The two commute (`projections.agents.reducer`), as they do in the worker's streams."""
+    models = ReadModels(conversations=folded.conversations, agents=dict(agents))
+    rejects = [*folded.batch.rejects, *folded.rejects]
+    for rec, event in folded.batch.events:
+        if not _is_agent_event(event):
+            continue
         try:
-            if _is_agent_event(event):
-                apply_agent_event(models, event, position)
-            else:
-                apply_conversation_event(models, event, position)
-        except LifecycleError as exc:
-            rejects.append(_reject(rec, event.id, exc.reason, exc.detail))
+            apply_agent_event(models, event, Position(rec.partition, rec.offset))
         except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every other event
-            rejects.append(_reject(rec, event.id, "projection_error", repr(exc)))
+            rejects.append(_rejected(rec, event.id, exc))
+    for rec, change in folded.changes:
+        try:
+            to_agents(models.agents, change)
+        except Exception as exc:  # noqa: BLE001 - as above
+            rejects.append(_rejected(rec, change.event_id, exc))
     rejects.sort(key=lambda r: (r.topic, r.partition, r.offset))
     return models, rejects
 
@@ -153,22 +188,22 @@ def rows_of(models: ReadModels, rejects: list[RejectRow], batch: DecodedBatch,
     return rows
 
 
-def project(batch: DecodedBatch, conversations: Mapping[str, ConversationState],
-            agents: Mapping[str, AgentState]) -> BatchRows:
-    """The batch -> rows step. `agents` must hold every stored agent in `agent_ids(...)`;
-    `missing_agents` tells the shell when it did not (then load those and call again)."""
-    models, rejects = fold_batch(batch, conversations, agents)
-    return rows_of(models, rejects, batch, conversations, agents)
-
-
-def missing_agents(rows: BatchRows, loaded: Iterable[str]) -> set[str]:
-    """Agents the fold touched that were not offered to it (stored ones would be overwritten)."""
-    return {a.agent_id for a in rows.agents} - set(loaded)
+def project(folded: FoldedConversations, agents: Mapping[str, AgentState]) -> BatchRows:
+    """The batch -> rows step, after `fold_conversations`. `agents` must hold every stored
+    agent in `agent_ids(folded)` (an agent left out would be rebuilt from nothing)."""
+    models, rejects = fold_agents(folded, agents)
+    return rows_of(models, rejects, folded.batch, folded.loaded, agents)
 
 
 def _is_agent_event(event: Envelope[EventData]) -> bool:
     # The same routing as projections.replay.apply_event: by type, not by topic.
     return family_of(event.type) is Family.AGENT
+
+
+def _rejected(rec: SourceRecord, event_id: str, exc: Exception) -> RejectRow:
+    if isinstance(exc, LifecycleError):
+        return _reject(rec, event_id, exc.reason, exc.detail)
+    return _reject(rec, event_id, "projection_error", repr(exc))
 
 
 def _reject(rec: SourceRecord, event_id: str | None, reason: str, detail: str) -> RejectRow:

@@ -62,9 +62,8 @@ def load_agents(conn: Conn, schema: str, ids: Collection[str]) -> dict[str, Agen
     a zombie after a rebalance) can fold the same agent at once. A row lock cannot stop
     them when the agent is new: there is no row yet, both fold it from nothing, and the
     second upsert loses the first's update. So each id is locked itself, with a
-    transaction-scoped advisory lock, in sorted order so two writers do not deadlock. (A
-    batch's second call, for agents `agent_ids` did not foresee, can: PostgreSQL then
-    aborts one transaction, and that projector reconnects and projects its batch again.)"""
+    transaction-scoped advisory lock, in sorted order so two writers do not deadlock (a
+    batch loads all its agents, `batch.agent_ids`, in this one call)."""
     if not ids:
         return {}
     wanted = sorted(set(ids))

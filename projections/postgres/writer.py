@@ -19,7 +19,7 @@ from projections.postgres.batch import (
     agent_ids,
     conversation_ids,
     decode_batch,
-    missing_agents,
+    fold_conversations,
     project,
 )
 from projections.postgres.store import (
@@ -37,16 +37,11 @@ def project_records(conn: Conn, schema: str, records: Sequence[SourceRecord],
     with conn.transaction():
         fresh = _above_watermark(conn, schema, records, consumer)
         decoded = decode_batch(fresh)
-        conversations = load_conversations(conn, schema, conversation_ids(decoded))
-        wanted = agent_ids(decoded, conversations)
-        agents = load_agents(conn, schema, wanted)
-        rows = project(decoded, conversations, agents)
-        missing = missing_agents(rows, wanted)
-        if missing:
-            # An agent reached by a path agent_ids did not foresee: load it too and fold again,
-            # so a stored agent is never overwritten by one rebuilt from nothing.
-            agents |= load_agents(conn, schema, missing)
-            rows = project(decoded, conversations, agents)
+        folded = fold_conversations(
+            decoded, load_conversations(conn, schema, conversation_ids(decoded)))
+        # The folded conversations name every agent the batch touches: all are loaded (and
+        # locked) at once, so a stored agent is never overwritten by one rebuilt from nothing.
+        rows = project(folded, load_agents(conn, schema, agent_ids(folded)))
         write_batch(conn, schema, rows, consumer)
     return rows
 

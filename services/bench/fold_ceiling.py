@@ -11,7 +11,14 @@ from collections.abc import Iterable, Sequence
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
 from projections.dedupe import Position
-from projections.postgres.batch import SourceRecord, agent_ids, conversation_ids, decode_batch, project
+from projections.postgres.batch import (
+    SourceRecord,
+    agent_ids,
+    conversation_ids,
+    decode_batch,
+    fold_conversations,
+    project,
+)
 from projections.postgres.projector import MAX_RECORDS
 from projections.postgres.rows import agent_row, conversation_row
 from schemas.topics import CONVERSATIONS
@@ -78,11 +85,9 @@ def projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
         records = [SourceRecord(e.topic, 0, offset + i, e.raw) for i, e in enumerate(batch)]
         offset += len(batch)
         decoded = decode_batch(records)
-        loaded_conversations = {c: conversations[c] for c in conversation_ids(decoded)
-                                if c in conversations}
-        loaded_agents = {a: agents[a] for a in agent_ids(decoded, loaded_conversations)
-                         if a in agents}
-        rows = project(decoded, loaded_conversations, loaded_agents)
+        folded = fold_conversations(decoded, {c: conversations[c] for c in conversation_ids(decoded)
+                                              if c in conversations})
+        rows = project(folded, {a: agents[a] for a in agent_ids(folded) if a in agents})
         for c in rows.conversations:
             conversation_row(c)
             conversations[c.conversation_id] = c

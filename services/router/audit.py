@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from projections.changes import agents_of, placement
 from projections.dedupe import already_applied
 from schemas.envelope import Envelope
 from schemas.events import EventData
@@ -94,7 +95,7 @@ def audit(events: Iterable[Event], config: RoutingConfig, domain: str, *, bound_
             report.rejected_decisions[reason] += 1
         after = model.conversations.get(event.subject)
         if after is not None:
-            touched = {a for s in (before, after) if s for a in (s.holder, s.offered_agent_id) if a}
+            touched = agents_of(placement(after), placement(before) if before else None)
             _check_agents(model, touched, held_by, config, report, event.time)
             checker.left(after, event.time)
         checker.look(event.time, arrived=event.subject if event.type.endswith(".queued.v1") else None)
@@ -116,7 +117,7 @@ def _owed(decision: object, model: RoutingModel, end: datetime, bound_s: float) 
     return isinstance(decision, (Offer, Assign))
 
 
-def _check_agents(model: RoutingModel, touched: set[str], held_by: dict[str, set[str]],
+def _check_agents(model: RoutingModel, touched: Iterable[str], held_by: dict[str, set[str]],
                   config: RoutingConfig, report: AuditReport, t: datetime) -> None:
     for agent_id in touched:
         agent = model.agents.get(agent_id)

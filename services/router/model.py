@@ -24,6 +24,7 @@ from projections.conversations.retention import expired
 from projections.conversations.state import TERMINAL_PHASES, ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
+from projections.fanout import to_agents
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.conversation import OfferDeclined, OfferExpired
@@ -294,10 +295,7 @@ class RoutingModel:
         self.conversations[cid] = after
         change = change_between(before, after, event.id, event.time)
         if change is not None:
-            for agent_id in change.agents():
-                self.agents[agent_id] = agents.apply_change(self.agents.get(agent_id), agent_id,
-                                                            change)
-                self.agents_version += 1
+            self.agents_version += len(to_agents(self.agents, change))
         self._wait_in(cid, before.waiting_in if before else None, after.waiting_in)
         if not after.waiting_in:
             self.excluded.pop(cid, None)

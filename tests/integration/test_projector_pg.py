@@ -20,7 +20,7 @@ from psycopg import sql
 from tests_support import wait_for
 
 from projections.agents.state import AgentState
-from projections.postgres.batch import SourceRecord, decode_batch, project
+from projections.postgres.batch import SourceRecord, decode_batch, fold_conversations, project
 from projections.postgres.migrate import migrate
 from projections.postgres.projector import run_projector
 from projections.postgres.rows import CONVERSATION_COLUMNS, JSONB_COLUMNS, conversation_row
@@ -284,7 +284,7 @@ def test_two_projectors_folding_one_new_agent_keep_both_updates(pg_settings: Set
             racing.start()
             wait_for(lambda: _waiting_on_an_advisory_lock(watcher, second.info.backend_pid),
                      "the second projector to wait for the agent's lock")
-            write_batch(first, schema, project(decoded, {}, agents))
+            write_batch(first, schema, project(fold_conversations(decoded, {}), agents))
         racing.join(timeout=60)
         assert outcome and not racing.is_alive()
         stored = load(AgentState, watcher.execute(sql.SQL(

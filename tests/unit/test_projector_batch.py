@@ -18,7 +18,7 @@ from projections.postgres.batch import (
     agent_ids,
     conversation_ids,
     decode_batch,
-    missing_agents,
+    fold_conversations,
     project,
 )
 from projections.postgres.rows import WaitingRow, conversation_row, waiting_row
@@ -27,7 +27,14 @@ from projections.replay import Sourced, fold, fold_log
 from schemas.codec import decode, encode
 from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
-from schemas.events.conversation import ConversationStarted, MessageReceived, Queued, Resolved
+from schemas.events.agent import LoggedIn
+from schemas.events.conversation import (
+    ConversationStarted,
+    MessageReceived,
+    Queued,
+    Resolved,
+    Transferred,
+)
 from schemas.topics import AGENTS, CONVERSATIONS, topic_for_type
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -66,12 +73,11 @@ class DictStore:
         """The shell's steps, without I/O."""
         fresh = [r for r in records if r.offset >= self.offsets.get((r.topic, r.partition), 0)]
         decoded = decode_batch(fresh)
-        convs = {c: self.conversations[c] for c in conversation_ids(decoded)
-                 if c in self.conversations}
-        wanted = agent_ids(decoded, convs)
-        agents = {a: self.agents[a] for a in wanted if a in self.agents}
-        rows = project(decoded, convs, agents)
-        assert missing_agents(rows, wanted) == set()
+        folded = fold_conversations(decoded, {c: self.conversations[c] for c in
+                                              conversation_ids(decoded) if c in self.conversations})
+        wanted = agent_ids(folded)
+        rows = project(folded, {a: self.agents[a] for a in wanted if a in self.agents})
+        assert {a.agent_id for a in rows.agents} <= wanted  # none rebuilt from nothing
         self.conversations.update({s.conversation_id: s for s in rows.conversations})
         self.agents.update({s.agent_id: s for s in rows.agents})
         for cid in rows.not_waiting:
@@ -179,7 +185,7 @@ def test_only_changed_states_are_written() -> None:
     store.run(to_records([started("c-5", T0), started("c-6", T0)]))
     msg = new_event(MessageReceived(message_id="m"), subject="c-5", source="test", time=T0)
     decoded = decode_batch([SourceRecord(CONVERSATIONS, 0, 50, encode(msg))])
-    rows = project(decoded, dict(store.conversations), {})
+    rows = project(fold_conversations(decoded, dict(store.conversations)), {})
     assert [s.conversation_id for s in rows.conversations] == ["c-5"]
 
 
@@ -190,7 +196,19 @@ def test_agents_holding_a_loaded_conversation_are_loaded_with_it() -> None:
     msg = new_event(Resolved(resolved_by="agent"), subject=held.conversation_id, source="test",
                     time=held.last_event_at + timedelta(seconds=1))
     decoded = decode_batch([SourceRecord(CONVERSATIONS, 0, 10_000, encode(msg))])
-    assert agent_ids(decoded, {held.conversation_id: held}) == {held.agent_id}
+    assert agent_ids(fold_conversations(decoded, {held.conversation_id: held})) == {held.agent_id}
+
+
+def test_only_the_agents_a_change_fans_out_to_are_loaded() -> None:
+    start = new_event(ConversationStarted(channel="chat", mode="sync", customer_id="x",
+                                          queue="billing"), subject="c-8", source="test", time=T0)
+    queued = new_event(Queued(queue="billing"), subject="c-8", source="test", time=T0)
+    # Names an agent, but moves the conversation to a queue: nobody's load changes.
+    moved = new_event(Transferred(from_agent_id="a-9", to_queue="tech"), subject="c-8",
+                      source="test", time=T0)
+    login = new_event(LoggedIn(name="Bo"), subject="a-7", source="test", time=T0)
+    decoded = decode_batch(to_records([start, queued, moved, login]))
+    assert agent_ids(fold_conversations(decoded, {})) == {"a-7"}
 
 
 def test_rows_carry_the_full_state_and_no_waiting_row_when_not_waiting() -> None:
