@@ -1,9 +1,12 @@
-"""`python -m services.bench` (`make bench`): the issue-2 §8 benchmark on its own stack.
+"""`python -m services.bench` (`make bench`): the benchmark of issues 2 §8, 3 and 11 on its
+own stack.
 
-Order: drain (backlog on a fresh log: baseline, worker, projector), then sustained
-load through the ingest API with the now caught-up worker and projector, then a
-rebuild of the whole log topped up to `--rebuild-events`. Prints a table and
-writes `bench-results/bench.json`.
+Order: the pure routing policy; drain (a backlog on a fresh log: baseline, what bounds
+the worker and the projector, then each of them); routing alone; sustained load through
+the ingest API; the same with the router and 500 live agents; the knee (the offered rate
+ramped in steps with all of that running); the router restarted on the whole log; a
+rebuild of the whole log topped up to `--rebuild-events`; the workers' memory as
+conversations close and age out. Prints a table and writes `bench-results/bench.json`.
 """
 
 from __future__ import annotations
@@ -22,26 +25,38 @@ from typing import Any
 import orjson
 
 from services.bench import routing_phase as routing
-from services.bench.corpus import copies, generate, variants_needed
-from services.bench.drain import CLI, WORKER_ID, run_drain, worker_names
+from services.bench.corpus import Variants, generate
+from services.bench.drain import WORKER_ID, run_drain, worker_names
+from services.bench.knee import run_knee
+from services.bench.memory_phase import MemoryConfig, run_memory
+from services.bench.offsets import log_ends
 from services.bench.policy_phase import run_policy
-from services.bench.processes import machine
+from services.bench.processes import machine, vm_hwm_kb
 from services.bench.rebuild_phase import run_rebuild, top_up
 from services.bench.report import render_table, targets
+from services.bench.routing_runs import (
+    finish_desks,
+    restart_router,
+    route,
+    start_desks,
+    start_router,
+)
 from services.bench.stack import BenchStack
 from services.bench.sustained import SustainedConfig, run_sustained
-from services.runtime.settings import PROJECT_ROOT, Settings
+from services.runtime.settings import PROJECT_ROOT
 
 ROUTER_NICE = -10
 """The router's CPU priority in the bench: on two cores shared with the broker, the
 database, the workers and the load generator, a router at equal priority waits for CPU
 (its queued -> offered p99 then measured 263-573 ms on 2026-12-02, against 88 ms at -10)."""
+KNEE_RATES = (1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command line; `--quick` swaps in small figures for a smoke run."""
     p = argparse.ArgumentParser(prog="switchboard bench", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="10 s, 20k drain, 50k rebuild")
+    p.add_argument("--quick", action="store_true",
+                   help="10 s, 20k drain, 50k rebuild, knee steps of 8 s, a short memory phase")
     p.add_argument("--rate", type=float, default=2000.0, help="offered events/s (sustained)")
     p.add_argument("--duration", type=float, default=None, help="sustained seconds (60)")
     p.add_argument("--drain-events", type=int, default=None, help="backlog size (200000)")
@@ -59,6 +74,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "0 measures it on equal terms)")
     p.add_argument("--route-baseline-s", type=float, default=None,
                    help="seconds of routing with nothing else running (30; quick 10)")
+    p.add_argument("--knee-rates", type=float, nargs="*", default=list(KNEE_RATES),
+                   help="offered events/s of the knee's steps, in order (none: no knee)")
+    p.add_argument("--knee-hold", type=float, default=None, help="seconds per knee step (60)")
+    p.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the memory phase (conversations closing and aging out)")
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-results" / "bench.json")
     args = p.parse_args(argv)
     quick = args.quick
@@ -67,6 +87,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.rebuild_events = args.rebuild_events or (50_000 if quick else 1_000_000)
     args.base_events = args.base_events or (20_000 if quick else 60_000)
     args.route_baseline_s = args.route_baseline_s or (10.0 if quick else 30.0)
+    args.knee_hold = args.knee_hold or (8.0 if quick else 60.0)
     if args.router_nice is None:
         args.router_nice = ROUTER_NICE if os.geteuid() == 0 else 0
         if args.router_nice == 0:
@@ -75,6 +96,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     elif args.router_nice < 0 and os.geteuid() != 0:
         p.error("--router-nice below 0 needs root; use 0")
     return args
+
+
+def memory_config(args: argparse.Namespace) -> MemoryConfig:
+    """The memory phase's traffic: about 90 s of closing conversations at 2,000 events/s,
+    then three steps of about 10,000 open conversations (a fraction with `--quick`)."""
+    if args.quick:
+        return MemoryConfig(workers=args.workers, rate=1500.0, steady_copies=2, fill_steps=3,
+                            fill_copies=1)
+    return MemoryConfig(workers=args.workers, rate=2000.0, steady_copies=4, fill_steps=3,
+                        fill_copies=5)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -87,93 +118,48 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
         k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     results["policy"] = run_policy()  # pure, in-process: before anything else runs
     stack.start_servers()
-    base = generate(args.base_events)
-    variant = 0
-    results["drain"] = run_drain(stack, base, variant, args.drain_events, args.workers)
-    variant += variants_needed(len(base), args.drain_events)
-    stack.start("ingest", [*CLI, "ingest"])
+    base, variants = generate(args.base_events), Variants()
+    results["drain"] = run_drain(stack, base, variants, args.drain_events, args.workers)
+    stack.start("ingest", ["-m", "services.cli.main", "ingest"])
     offered = int(args.rate * args.duration)
     cfg = SustainedConfig(rate=args.rate, duration_s=args.duration, lanes=args.lanes)
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
     # Routing alone first, while the worker and projector are idle: the router's own figures.
     routing_config = routing.write_config(stack.root / "routing.toml")
-    catch_up_s = _start_router(stack, routing_config, args.router_nice)
+    catch_up_s = start_router(stack, routing_config, args.router_nice)
     results["routing_baseline"] = {
-        **_route(stack, settings, routing_config, routing.BASELINE_RUN, args.route_baseline_s,
-                 args.route_rate), "catch_up_s": catch_up_s}
+        **route(stack, settings, routing_config, routing.BASELINE_RUN, args.route_baseline_s,
+                args.route_rate), "catch_up_s": catch_up_s}
     stack.stop("router")
     # The backbone's sustained load on its own (issue 2 §8) ...
-    results["sustained"] = asyncio.run(run_sustained(settings, copies(base, variant, offered), cfg))
-    variant += variants_needed(len(base), offered)
+    results["sustained"] = asyncio.run(run_sustained(settings, variants.copies(base, offered), cfg))
     # ... and again with the router and 500 live agents (issue 3), snapshotting as deployed.
     snapshot = stack.root / "router.snapshot"
     snapshot.unlink(missing_ok=True)  # an earlier run's, of another log
-    catch_up_s = _start_router(stack, routing_config, args.router_nice, snapshot)
+    catch_up_s = start_router(stack, routing_config, args.router_nice, snapshot)
     began = time.monotonic()
-    desks = _start_desks(stack, routing.LOADED_RUN, args.duration, args.route_rate)
+    desks = start_desks(stack, routing.LOADED_RUN, args.duration, args.route_rate)
     results["sustained_with_routing"] = asyncio.run(
-        run_sustained(settings, copies(base, variant, offered), cfg))
-    results["routing"] = {**_finish_desks(stack, settings, routing_config, routing.LOADED_RUN,
-                                          desks, args.duration, began),
+        run_sustained(settings, variants.copies(base, offered), cfg))
+    results["routing"] = {**finish_desks(stack, settings, routing_config, routing.LOADED_RUN,
+                                         desks, args.duration, began),
                           "catch_up_s": catch_up_s}
-    variant += variants_needed(len(base), offered)
+    if args.knee_rates:  # the knee (issue 11), with the router and 500 live agents again
+        start_desks(stack, routing.KNEE_RUN, len(args.knee_rates) * (args.knee_hold + 30),
+                    args.route_rate)
+        results["knee"] = run_knee(settings, lambda n: variants.copies(base, n), args.knee_rates,
+                                   args.knee_hold, args.lanes)
+        stack.stop(f"desks-{routing.KNEE_RUN}")
     for name in ("ingest", *worker_names(args.workers), "projector", "router"):
         stack.stop(name)
-    results["router_restart"] = _restart_router(stack, routing_config, args.router_nice, snapshot)
-    top_up(stack, base, variant, args.rebuild_events)
+    results["router_restart"] = {
+        **restart_router(stack, routing_config, args.router_nice, snapshot),
+        "log_events": sum(log_ends(settings).values())}
+    top_up(stack, base, variants, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)
+    if args.memory:  # last, with nothing else running (issue 11)
+        results["memory"] = run_memory(stack, base, variants, memory_config(args))
     return results
-
-
-def _start_router(stack: BenchStack, config: Path, nice: int,
-                  snapshot: Path | None = None) -> float:
-    """Start the router and wait until it has read the whole log; the seconds that took."""
-    log = stack.root / "logs" / "router.log"
-    written = log.stat().st_size if log.exists() else 0  # the log is appended to
-    stack.start("router", [*CLI, "router", "--config", str(config), "--domain", routing.DOMAIN,
-                           "--instance", "bench",
-                           *(["--snapshot", str(snapshot)] if snapshot else [])], nice=nice)
-    seconds = routing.wait_caught_up(log, after=written)
-    restored = snapshot is not None and "restored snapshot" in log.read_bytes()[written:].decode(
-        errors="replace")
-    print(f"bench: router caught up with the log in {seconds:.1f}s"
-          + (" (from its snapshot)" if restored else ""), flush=True)
-    return seconds
-
-
-def _restart_router(stack: BenchStack, config: Path, nice: int, snapshot: Path) -> dict[str, Any]:
-    """The router started again on the whole log, nothing else running: from offset 0, then
-    from the snapshot it wrote when the loaded phase stopped it."""
-    size = snapshot.stat().st_size
-    replay_s = _start_router(stack, config, nice)
-    stack.stop("router")
-    restore_s = _start_router(stack, config, nice, snapshot)
-    stack.stop("router")
-    return {"replay_s": replay_s, "restore_s": restore_s, "snapshot_bytes": size}
-
-
-def _start_desks(stack: BenchStack, run: str, duration_s: float, rate: float) -> Path:
-    out = stack.root / f"desks-{run}.json"
-    stack.start(f"desks-{run}", ["-m", "services.bench.routing_phase", "--run", run, "--duration",
-                                 str(duration_s), "--rate", str(rate), "--out", str(out)])
-    return out
-
-
-def _finish_desks(stack: BenchStack, settings: Settings, config: Path, run: str, out: Path,
-                  duration_s: float, began: float) -> dict[str, Any]:
-    if stack.wait(f"desks-{run}", timeout_s=duration_s + 120) != 0:
-        raise RuntimeError(f"the live desks failed; see {stack.root / 'logs' / f'desks-{run}.log'}")
-    seconds = time.monotonic() - began
-    stack.check_running("router")
-    return routing.measure(settings, run, config, orjson.loads(out.read_bytes()), seconds)
-
-
-def _route(stack: BenchStack, settings: Settings, config: Path, run: str, duration_s: float,
-           rate: float) -> dict[str, Any]:
-    """The live desks with only the broker and the router busy: the router's own latency."""
-    began = time.monotonic()
-    out = _start_desks(stack, run, duration_s, rate)
-    return _finish_desks(stack, settings, config, run, out, duration_s, began)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         stack.close()
+    stack.peak_rss_kb["bench (load generator, probes, ceilings)"] = vm_hwm_kb(os.getpid()) or 0
     results["peak_rss_mb"] = {k: v / 1024 for k, v in stack.peak_rss_kb.items()}
     results["total_seconds"] = time.monotonic() - began
     args.out.parent.mkdir(parents=True, exist_ok=True)

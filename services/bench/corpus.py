@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from schemas.codec import encode
-from schemas.topics import topic_for_type
+from projections.conversations.state import TERMINAL_PHASES
+from projections.replay import fold
+from schemas.codec import decode, encode
+from schemas.topics import CONVERSATIONS, topic_for_type
 from services.bench.variants import MAX_VARIANTS, rewrite
 from services.runtime.settings import Settings
 from services.simulator.config import SimulationConfig
@@ -73,6 +75,45 @@ def copies(base: list[CorpusEvent], first_variant: int, count: int) -> Iterator[
 def variants_needed(base_size: int, count: int) -> int:
     """How many copies of a base corpus `count` events use."""
     return -(-count // base_size)
+
+
+@dataclass(slots=True)
+class Variants:
+    """Hands out copies of base corpora, never the same copy number twice in a run, so
+    no two phases (or steps) ever share a conversation or an event id."""
+
+    next: int = 0
+
+    def copies(self, base: list[CorpusEvent], count: int) -> Iterator[CorpusEvent]:
+        """`count` events of fresh copies of `base`."""
+        first, self.next = self.next, self.next + variants_needed(len(base), count)
+        return copies(base, first, count)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """A corpus split by how its conversations stand at its end (agent events in both)."""
+
+    closed: list[CorpusEvent]
+    """Events of the conversations resolved or abandoned by the end, and the agents'."""
+    closed_conversations: int
+    open: list[CorpusEvent]
+    """Events of the conversations still open at the end, and the agents'."""
+    open_conversations: int
+
+
+def split_by_outcome(base: list[CorpusEvent]) -> Outcomes:
+    """Split `base` with the offline fold (the reducers the worker runs): traffic whose
+    conversations all close, and traffic whose conversations all stay open."""
+    states = fold(decode(e.raw) for e in base).conversations
+    closed = {cid for cid, s in states.items() if s.phase in TERMINAL_PHASES}
+
+    def keep(event: CorpusEvent, want_closed: bool) -> bool:
+        return event.topic != CONVERSATIONS or (event.subject in closed) == want_closed
+
+    return Outcomes(closed=[e for e in base if keep(e, True)], closed_conversations=len(closed),
+                    open=[e for e in base if keep(e, False)],
+                    open_conversations=len(states) - len(closed))
 
 
 def produce(settings: Settings, events: Iterator[CorpusEvent], total: int, what: str) -> int:

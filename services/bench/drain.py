@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.bench.corpus import CorpusEvent, copies, produce
+from services.bench.corpus import CorpusEvent, Variants, produce
 from services.bench.fold_ceiling import projector_folds_eps, worker_folds_eps
 from services.bench.offsets import GroupOffsets, Offsets, ProjectorOffsets, done_between, log_ends
 from services.bench.stack import BenchStack
@@ -50,7 +50,7 @@ async def _baseline(bootstrap: str, start: Offsets, end: Offsets) -> tuple[int, 
         await consumer.stop()
 
 
-def _follow(read: Callable[[], Offsets], alive: Callable[[], None], start: Offsets,
+def follow(read: Callable[[], Offsets], alive: Callable[[], None], start: Offsets,
             end: Offsets, began: float, what: str,
             timeout_s: float) -> list[tuple[float, int]]:
     """Sample a consumer's progress every 100 ms until it consumed start..end."""
@@ -108,7 +108,7 @@ def _drainers(workers: int) -> list[_Drainer]:
     ]
 
 
-def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
+def run_drain(stack: BenchStack, base: list[CorpusEvent], variants: Variants,
               events: int, workers: int = 1) -> dict[str, Any]:
     """Produce `events` to the log, then time through them, one after the other so each has
     the machine: the baseline; the worker's and the projector's pure folds in this process;
@@ -119,7 +119,8 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
     """
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
     start = log_ends(settings)
-    produce(settings, copies(base, first_variant, events), events, "drain backlog")
+    backlog = list(variants.copies(base, events))
+    produce(settings, iter(backlog), events, "drain backlog")
     end = log_ends(settings)
     total = done_between(start, end, end)
     n, secs = asyncio.run(_baseline(settings.kafka_bootstrap_servers, start, end))
@@ -127,12 +128,11 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
     print(f"bench: drain baseline: {n:,} events in {secs:.2f}s = {baseline:,.0f}/s", flush=True)
     result: dict[str, Any] = {"events": total, "baseline_eps": baseline, "baseline_seconds": secs,
                               "worker_processes": workers}
-    in_memory = list(copies(base, first_variant, events))
     for name, ceiling in (("worker_folds", worker_folds_eps), ("projector_folds", projector_folds_eps)):
-        result[f"{name}_eps"] = ceiling(in_memory)
+        result[f"{name}_eps"] = ceiling(backlog)
         print(f"bench: drain {name} alone (1 process, no I/O): {result[f'{name}_eps']:,.0f}/s",
               flush=True)
-    del in_memory
+    del backlog
     timeout = 120 + total / 100  # generous: a slow consumer is a figure, not an error
     for drainer in _drainers(workers):
         began = time.monotonic()
@@ -146,7 +146,7 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], first_variant: int,
                 stack.check_running(name)
 
         try:
-            samples = _follow(reader.read, alive, start, end, began, drainer.name, timeout)
+            samples = follow(reader.read, alive, start, end, began, drainer.name, timeout)
         finally:
             reader.close()
         result[f"{drainer.name}_eps"], result[f"{drainer.name}_eps_from_start"] = _rates(

@@ -10,15 +10,24 @@ from pathlib import Path
 from typing import Any
 
 
-def vm_hwm_kb(pid: int) -> int | None:
-    """Peak resident set size (VmHWM) of a live process in KiB, None when gone/unreadable."""
+def _status_kb(pid: int, field: str) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
         return None
     return None
+
+
+def vm_hwm_kb(pid: int) -> int | None:
+    """Peak resident set size (VmHWM) of a live process in KiB, None when gone/unreadable."""
+    return _status_kb(pid, "VmHWM:")
+
+
+def vm_rss_kb(pid: int) -> int | None:
+    """Resident set size now (VmRSS) of a live process in KiB, None when gone/unreadable."""
+    return _status_kb(pid, "VmRSS:")
 
 
 def children_of(pid: int) -> list[int]:

@@ -7,21 +7,19 @@ from typing import Any
 
 import orjson
 
-from services.bench.corpus import CorpusEvent, copies, produce, variants_needed
+from services.bench.corpus import CorpusEvent, Variants, produce
 from services.bench.offsets import log_ends
 from services.bench.stack import BenchStack
 
 SCHEMA = "bench_rebuild"
 
 
-def top_up(stack: BenchStack, base: list[CorpusEvent], first_variant: int, target: int) -> int:
-    """Produce events until the domain topics hold `target`; returns the next free variant."""
+def top_up(stack: BenchStack, base: list[CorpusEvent], variants: Variants, target: int) -> None:
+    """Produce fresh copies of `base` until the domain topics hold `target` events."""
     settings = stack.settings()
     missing = target - sum(log_ends(settings).values())
     if missing > 0:
-        produce(settings, copies(base, first_variant, missing), missing, "rebuild log")
-        return first_variant + variants_needed(len(base), missing)
-    return first_variant
+        produce(settings, variants.copies(base, missing), missing, "rebuild log")
 
 
 def run_rebuild(stack: BenchStack) -> dict[str, Any]:

@@ -1,76 +1,15 @@
-"""Pure rendering of the benchmark results: the targets of issue 2 §8 and a text table."""
+"""Pure rendering of the benchmark results: the figures and the targets as a text table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from services.bench.load_rows import knee_rows, live_lag_row, memory_rows, rss_rows
+from services.bench.targets import Results, Target, field_at, targets
 
-Results = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One checked figure: what was measured against what the issue asks."""
-
-    name: str
-    measured: str
-    goal: str
-    passed: bool | None
-    """None when the phase did not run or produced no figure."""
-
-
-def _get(results: Results, *path: str) -> Any:
-    node: Any = results
-    for key in path:
-        if not isinstance(node, Mapping) or key not in node or node[key] is None:
-            return None
-        node = node[key]
-    return node
-
-
-def _at_least(name: str, value: float | None, goal: float, fmt: str) -> Target:
-    if value is None:
-        return Target(name, "n/a", f">= {goal:{fmt}}", None)
-    return Target(name, f"{value:{fmt}}", f">= {goal:{fmt}}", value >= goal)
-
-
-def targets(results: Results) -> list[Target]:
-    """Every target of issue 2 §8 with PASS/FAIL (None = not measured)."""
-    out: list[Target] = []
-    p99 = _get(results, "sustained", "lag", "p99_ms")
-    out.append(Target("sustained: end-to-end lag p99 (ms)",
-                      "n/a" if p99 is None else f"{p99:.0f}", "<= 500",
-                      None if p99 is None else p99 <= 500))
-    for consumer in ("worker", "projector"):
-        verdict = _get(results, "sustained", "backlog", consumer)
-        out.append(Target(f"sustained: {consumer} backlog not growing",
-                          "n/a" if verdict is None else
-                          f"{verdict['window_slope_per_s']:+.0f} ev/s over last 10 s",
-                          f"<= {verdict['max_slope_per_s']:.0f} ev/s" if verdict else "flat",
-                          None if verdict is None else bool(verdict["passed"])))
-    achieved = _get(results, "sustained", "achieved_rate")
-    offered = _get(results, "sustained", "offered_rate")
-    if offered is not None:
-        out.append(_at_least("sustained: accepted events/s", achieved, 0.98 * offered, ",.0f"))
-    for key, label in (("routing_baseline", "routing alone"), ("routing", "routing under load")):
-        route_p99 = _get(results, key, "queued_to_decided", "p99_ms")
-        out.append(Target(f"{label}: queued -> offered p99 (ms)",
-                          "n/a" if route_p99 is None else f"{route_p99:.0f}", "<= 100",
-                          None if route_p99 is None else route_p99 <= 100))
-    violations = _get(results, "routing_baseline", "violation_count")
-    out.append(Target("routing alone: invariant violations", "n/a" if violations is None else
-                      str(violations), "0", None if violations is None else violations == 0))
-    for consumer in ("worker", "projector"):
-        out.append(_at_least(f"drain: {consumer} events/s",
-                             _get(results, "drain", f"{consumer}_eps"), 5000, ",.0f"))
-        out.append(_at_least(f"drain: {consumer} / baseline",
-                             _get(results, "drain", f"{consumer}_ratio"), 0.3, ".3f"))
-    return out
+__all__ = ["Target", "render_table", "targets"]
 
 
 def _nice(results: Results) -> str:
-    nice = _get(results, "config", "router_nice")
+    nice = field_at(results, "config", "router_nice")
     return f"; router at CPU priority (nice) {nice}" if nice else ""
 
 
@@ -79,8 +18,36 @@ def _verdict(passed: bool | None) -> str:
 
 
 def _rows(results: Results) -> list[tuple[str, str]]:
+    rows = _sustained_rows(results)
+    rows += knee_rows(field_at(results, "knee"))
+    rows += _routing_rows(results)
+    policy = field_at(results, "policy")
+    for one in (policy or {}).get("passes", []):
+        rows.append((f"policy pass, {policy['agents']} agents, {one['waiting']} waiting",
+                     f"longest_idle {one['longest_idle_us']:,.0f} us; least_occupied, which "
+                     f"weighs every candidate, {one['least_occupied_us']:,.0f} us "
+                     f"({one['ratio']:.3f}x)"))
+    restart = field_at(results, "router_restart")
+    if restart:
+        rows.append(("router restart on the whole log",
+                     f"from offset 0 {restart['replay_s']:.1f} s; from its snapshot "
+                     f"({restart['snapshot_bytes'] / 1e6:.1f} MB) {restart['restore_s']:.1f} s "
+                     f"({restart['restore_s'] / restart['replay_s']:.2f}x)"
+                     + (f"; {restart['log_events']:,} events on the log"
+                        if restart.get("log_events") else "")))
+    rows += _drain_rows(results)
+    r = field_at(results, "rebuild")
+    if r:
+        rows.append(("rebuild", f"{r['events']:,} events in {r['seconds']:.1f} s "
+                                f"({r['events_per_s']:,.0f} ev/s)"))
+    rows += memory_rows(field_at(results, "memory"))
+    rows += rss_rows(field_at(results, "peak_rss_mb") or {})
+    return rows
+
+
+def _sustained_rows(results: Results) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    s = _get(results, "sustained")
+    s = field_at(results, "sustained")
     if s:
         rows += [("sustained offered / accepted",
                   f"{s['offered']:,} offered at {s['offered_rate']:,.0f}/s for "
@@ -97,14 +64,21 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                 rows.append((f"sustained {consumer} lag",
                              f"max {v['max_lag']:,}, final {v['final_lag']:,}, slope last 10 s "
                              f"{v['window_slope_per_s']:+.0f} ev/s"))
-    w = _get(results, "sustained_with_routing")
+        rows.append(live_lag_row("sustained live tables lag", s))
+    w = field_at(results, "sustained_with_routing")
     if w and w.get("lag"):
         lag = w["lag"]
         rows.append(("sustained + router: end-to-end lag",
                      f"p50 {lag['p50_ms']:.0f} ms, p99 {lag['p99_ms']:.0f} ms (the same load with "
                      "the router and 500 live agents running)"))
+        rows.append(live_lag_row("sustained + router: live tables lag", w))
+    return rows
+
+
+def _routing_rows(results: Results) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     for key, label in (("routing_baseline", "routing alone"), ("routing", "routing under load")):
-        g = _get(results, key)
+        g = field_at(results, key)
         if not g:
             continue
         lat = g.get("latency")
@@ -122,23 +96,16 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                      f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max "
                      f"{lat['max_ms']:.0f} ms over {lat['count']:,} decisions (any trigger, "
                      "incl. timers checked once per tick)"))
-    base_p99 = _get(results, "routing_baseline", "queued_to_decided", "p99_ms")
-    load_p99 = _get(results, "routing", "queued_to_decided", "p99_ms")
+    base_p99 = field_at(results, "routing_baseline", "queued_to_decided", "p99_ms")
+    load_p99 = field_at(results, "routing", "queued_to_decided", "p99_ms")
     if base_p99 and load_p99:
         rows.append(("routing p99 under load / alone", f"{load_p99 / base_p99:.1f}x"))
-    policy = _get(results, "policy")
-    for one in (policy or {}).get("passes", []):
-        rows.append((f"policy pass, {policy['agents']} agents, {one['waiting']} waiting",
-                     f"longest_idle {one['longest_idle_us']:,.0f} us; least_occupied, which "
-                     f"weighs every candidate, {one['least_occupied_us']:,.0f} us "
-                     f"({one['ratio']:.3f}x)"))
-    restart = _get(results, "router_restart")
-    if restart:
-        rows.append(("router restart on the whole log",
-                     f"from offset 0 {restart['replay_s']:.1f} s; from its snapshot "
-                     f"({restart['snapshot_bytes'] / 1e6:.1f} MB) {restart['restore_s']:.1f} s "
-                     f"({restart['restore_s'] / restart['replay_s']:.2f}x)"))
-    d = _get(results, "drain")
+    return rows
+
+
+def _drain_rows(results: Results) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    d = field_at(results, "drain")
     if d:
         rows.append(("drain backlog", f"{d['events']:,} events"))
         rows.append(("drain baseline (aiokafka+orjson)", f"{d['baseline_eps']:,.0f} ev/s"))
@@ -150,12 +117,6 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                          "n/a" if eps is None else
                          f"{eps:,.0f} ev/s (ratio {d[f'{consumer}_ratio']:.3f}); from process "
                          f"start {d[f'{consumer}_eps_from_start']:,.0f} ev/s"))
-    r = _get(results, "rebuild")
-    if r:
-        rows.append(("rebuild", f"{r['events']:,} events in {r['seconds']:.1f} s "
-                                f"({r['events_per_s']:,.0f} ev/s)"))
-    for name, mb in (_get(results, "peak_rss_mb") or {}).items():
-        rows.append((f"peak RSS {name}", f"{mb:,.0f} MB"))
     return rows
 
 
@@ -187,7 +148,7 @@ def render_table(results: Results) -> str:
     checked = targets(results)
     name_w = max(len(t.name) for t in checked)
     meas_w = max(len(t.measured) for t in checked)
-    lines += ["", "targets (issues 2 §8, 3)", "------------------------"]
+    lines += ["", "targets (issues 2 §8, 3, 11)", "----------------------------"]
     lines += [f"{t.name.ljust(name_w)}  {t.measured.rjust(meas_w)}  {t.goal:<18} "
               f"{_verdict(t.passed)}" for t in checked]
     return "\n".join(lines)

@@ -29,6 +29,8 @@ BASELINE_RUN = "benchidle"
 """Desks run alone first (broker and router only): the router's own latency."""
 LOADED_RUN = "benchload"
 """Then again under the backbone's sustained load."""
+KNEE_RUN = "benchknee"
+"""And through the knee's ramp (not audited: the ramp ends past what the stack holds)."""
 DOMAIN = "bench"
 AGENTS = 500
 TICK_MS = 250
@@ -41,7 +43,7 @@ def _queues(run: str) -> tuple[QueueSpec, ...]:
 
 def write_config(path: Path) -> Path:
     """The bench domain: only the live desks' queues and agents."""
-    names = [name for run in (BASELINE_RUN, LOADED_RUN)
+    names = [name for run in (BASELINE_RUN, LOADED_RUN, KNEE_RUN)
              for name in [q.name for q in _queues(run)] + [f"{run}-tier2"]]
     path.write_text(f"""[routing]
 tick_ms = {TICK_MS}

@@ -18,7 +18,7 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 
 from schemas.topics import ALL_TOPICS
-from services.bench.processes import children_of, vm_hwm_kb
+from services.bench.processes import children_of, vm_hwm_kb, vm_rss_kb
 from services.infra.kafka_local import start_kafka, stop_kafka
 from services.infra.postgres_local import database_url, start_postgres, stop_postgres
 from services.runtime.kafka_clients import ensure_topics
@@ -86,15 +86,16 @@ class BenchStack:
         start_postgres(self.postgres_dir, self.ports.postgres)
         start_kafka(self.kafka_dir, self.ports.kafka, self.ports.kafka_controller,
                     PROJECT_ROOT / ".cache", quiet=True)
-        self._create_topics()
+        self.create_topics()
         print(f"bench: Kafka 127.0.0.1:{self.ports.kafka} and PostgreSQL 127.0.0.1:"
               f"{self.ports.postgres} up after {time.monotonic() - started:.1f}s", flush=True)
 
-    def _create_topics(self, timeout_s: float = 60.0) -> None:
+    def create_topics(self, settings: Settings | None = None, timeout_s: float = 60.0) -> None:
+        """Create the domain topics as `settings` name them (default: this stack's)."""
         # ensure_topics can return without error while a just-started KRaft broker did not
         # create anything (seen here: the first producer then waits on missing topics), so
         # check the topics are there and retry.
-        settings = self.settings()
+        settings = settings or self.settings()
         wanted = {settings.topic(spec.name) for spec in ALL_TOPICS}
         deadline = time.monotonic() + timeout_s
         while True:
@@ -146,6 +147,10 @@ class BenchStack:
         if comp.proc.poll() is None:
             comp.proc.send_signal(signal.SIGTERM)
         self._reap(comp, 20.0)
+
+    def rss_kb(self, name: str) -> int | None:
+        """Resident set size now of component `name` (None when it is gone)."""
+        return vm_rss_kb(self.components[name].proc.pid)
 
     def _note_rss(self, comp: Component) -> None:
         # VmHWM of the live process, not wait4's ru_maxrss: Linux carries the parent's

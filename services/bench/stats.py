@@ -82,3 +82,24 @@ def rate_between(first: tuple[float, int], last: tuple[float, int]) -> float:
     """Events per second between two `(seconds, events done)` observations."""
     elapsed = last[0] - first[0]
     return (last[1] - first[1]) / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A quantity sampled over time, over a window: its first and last values and the
+    least-squares slope per minute."""
+
+    start: float
+    end: float
+    slope_per_min: float
+    seconds: float
+    samples: int
+
+
+def trend(samples: Sequence[tuple[float, float]], since: float) -> Trend | None:
+    """The trend of `(seconds, value)` samples from `since` on (None with fewer than two)."""
+    window = [(t, v) for t, v in samples if t >= since]
+    if len(window) < 2:
+        return None
+    return Trend(start=window[0][1], end=window[-1][1], slope_per_min=slope(window) * 60,
+                 seconds=window[-1][0] - window[0][0], samples=len(window))

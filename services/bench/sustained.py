@@ -1,5 +1,6 @@
-"""Phase "sustained": offer a steady event rate to the ingest API and measure end-to-end lag
-(probe accepted -> row visible in PostgreSQL) and whether the consumers keep up."""
+"""Phase "sustained": offer a steady event rate to the ingest API and measure the lag of
+probes (accepted -> visible in the worker's live tables, and -> row in PostgreSQL) and
+whether the consumers keep up."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from schemas.envelope import CONTENT_TYPE_BATCH
 from services.bench.corpus import CorpusEvent, body_of
 from services.bench.offsets import GroupOffsets, ProjectorOffsets, log_ends
 from services.bench.pacing import lane_of, tick_sizes
-from services.bench.probes import ProbeLog, post_probe, started_event, watch_probes
+from services.bench.probes import (
+    ProbeLog,
+    post_probe,
+    started_event,
+    watch_probes,
+    watch_tables,
+)
 from services.bench.stats import backlog_verdict, summarize_ms
 from services.cli.progress import total_lag
 from services.runtime.settings import DEV_API_KEY, Settings
@@ -129,9 +136,9 @@ async def _sample_lag(settings: Settings, samples: list[tuple[float, int | None,
         stored.close()
 
 
-async def _wait_ready(base_url: str, probes: ProbeLog, stop: asyncio.Event,
-                      timeout_s: float = 90.0) -> None:
-    """Post the probe conversation's start until accepted, then wait for its row."""
+async def _wait_ready(base_url: str, probes: ProbeLog, timeout_s: float = 90.0) -> None:
+    """Post the probe conversation's start until accepted, then wait for it in the worker's
+    table and in PostgreSQL."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     async with _client(base_url) as client:
@@ -148,10 +155,12 @@ async def _wait_ready(base_url: str, probes: ProbeLog, stop: asyncio.Event,
                 raise TimeoutError(f"the ingest API at {base_url} never accepted an event "
                                    f"(last: {last})")
             await asyncio.sleep(0.2)
-    while not probes.row_exists:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the probe conversation never showed up in PostgreSQL")
-        await asyncio.sleep(0.05)
+    for where, sightings in (("the worker's table", probes.in_tables),
+                             ("PostgreSQL", probes.in_postgres)):
+        while not sightings.exists:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the probe conversation never showed up in {where}")
+            await asyncio.sleep(0.05)
 
 
 async def run_sustained(settings: Settings, events: Iterator[CorpusEvent],
@@ -160,9 +169,13 @@ async def run_sustained(settings: Settings, events: Iterator[CorpusEvent],
     base_url = f"http://127.0.0.1:{settings.ingest_port}"
     probes, tally = ProbeLog(), Tally()
     stop_watch, stop_probe, done = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    watcher = asyncio.create_task(watch_probes(settings.database_url, probes, stop_watch))
-    await _wait_ready(base_url, probes, stop_watch)
-    print("bench: sustained: pipeline ready (probe conversation visible)", flush=True)
+    positioned = asyncio.Event()
+    watchers = [asyncio.create_task(watch_probes(settings.database_url, probes, stop_watch)),
+                asyncio.create_task(watch_tables(settings, probes, stop_watch, positioned))]
+    await _until(positioned, watchers)
+    await _wait_ready(base_url, probes)
+    print(f"bench: sustained at {cfg.rate:,.0f} events/s: pipeline ready (probe conversation "
+          "visible)", flush=True)
     lanes = [Lane() for _ in range(cfg.lanes)]
     lag_samples: list[tuple[float, int | None, int | None]] = []
     began = asyncio.get_running_loop().time()
@@ -178,20 +191,31 @@ async def run_sustained(settings: Settings, events: Iterator[CorpusEvent],
     sent_for = asyncio.get_running_loop().time() - began
     stop_probe.set()
     await asyncio.gather(prober, sampler)
-    # Wait for the last probes (a lagging projector shows them late); what is still unseen
+    # Wait for the last probes (a lagging consumer shows them late); what is still unseen
     # after this is reported as unseen, and the percentiles then understate the lag.
     deadline = time.monotonic() + cfg.probe_grace_s
-    while probes.seen < max(probes.accepted_at, default=0) and time.monotonic() < deadline:
+    while not probes.all_seen() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     stop_watch.set()
-    await watcher
+    await asyncio.gather(*watchers)
     return _result(cfg, tally, probes, lag_samples, offered_for, sent_for)
+
+
+async def _until(event: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for `event`, re-raising the error of a task that failed first."""
+    waiter = asyncio.create_task(event.wait())
+    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        if task.done():
+            waiter.cancel()
+            task.result()
 
 
 def _result(cfg: SustainedConfig, tally: Tally, probes: ProbeLog,
             lag_samples: list[tuple[float, int | None, int | None]], offered_for: float,
             sent_for: float) -> dict[str, Any]:
-    lag = summarize_ms(probes.lags())
+    lag = summarize_ms(probes.lags(probes.in_postgres))
+    live = summarize_ms(probes.lags(probes.in_tables))
     window, max_slope = 10.0, 0.05 * cfg.rate  # growth under 5 % of the offered rate
     backlog = {}
     for index, name in ((1, "worker"), (2, "projector")):
@@ -205,8 +229,10 @@ def _result(cfg: SustainedConfig, tally: Tally, probes: ProbeLog,
         "achieved_rate": tally.accepted / max(sent_for, offered_for, 1e-9),
         "offer_seconds": offered_for, "send_seconds": sent_for,
         "lag": asdict(lag) if lag else None,
+        "live_lag": asdict(live) if live else None,
         "probes_sent": len(probes.accepted_at) + probes.errors,
-        "probes_unseen": sum(1 for n in probes.accepted_at if n not in probes.visible_at),
+        "probes_unseen": probes.unseen(probes.in_postgres),
+        "live_probes_unseen": probes.unseen(probes.in_tables),
         "probe_errors": probes.errors, "backlog": backlog,
         "lag_series": [{"t": round(t, 2), "worker": w, "projector": p}
                        for t, w, p in lag_samples],

@@ -2,7 +2,14 @@
 
 import pytest
 
-from services.bench.stats import backlog_verdict, percentile, rate_between, slope, summarize_ms
+from services.bench.stats import (
+    backlog_verdict,
+    percentile,
+    rate_between,
+    slope,
+    summarize_ms,
+    trend,
+)
 
 
 def test_percentile_is_nearest_rank_of_measured_values() -> None:
@@ -68,3 +75,16 @@ def test_only_the_final_window_is_judged() -> None:
 def test_rate_between_two_observations() -> None:
     assert rate_between((10.0, 1000), (12.0, 11_000)) == pytest.approx(5000)
     assert rate_between((10.0, 1000), (10.0, 2000)) == 0.0
+
+
+def test_a_trend_reads_only_the_window_and_gives_its_slope_per_minute() -> None:
+    # Memory that grows while a table fills, then holds: only the steady half is judged.
+    series = [(float(t), 100.0 + min(t, 30)) for t in range(61)]
+    steady = trend(series, since=30.0)
+    assert steady is not None
+    assert (steady.start, steady.end, steady.samples) == (130.0, 130.0, 31)
+    assert steady.slope_per_min == pytest.approx(0.0)
+    assert steady.seconds == 30.0
+    growing = trend(series, since=0.0)
+    assert growing is not None and growing.slope_per_min > 0
+    assert trend(series, since=60.0) is None
