@@ -62,7 +62,8 @@ def memory_rows(memory: Mapping[str, Any] | None) -> list[Row]:
     t = aging.get("trend_mb")
     rows.append(("memory: conversations closing and aging out",
                  f"{aging['events']:,} events of {aging['conversations']:,} conversations at "
-                 f"{aging['rate']:,.0f}/s for {aging['seconds']:.0f} s, {aging['swept']:,} swept"
+                 f"{aging['rate']:,.0f}/s for {aging['seconds']:.0f} s (all committed "
+                 f"{aging.get('catch_up_s', 0):.1f} s after), {aging['swept']:,} swept"
                  + ("" if not t else
                     f"; workers' RSS over the last {t['seconds']:.0f} s {t['start']:,.0f} -> "
                     f"{t['end']:,.0f} MB, slope {t['slope_per_min']:+,.1f} MB/min")

@@ -169,13 +169,15 @@ def _steady(stack: BenchStack, settings: Settings, names: list[str], outcomes: O
     start = log_ends(settings)
     seconds = asyncio.run(_offer(settings, variants.copies(outcomes.closed, count), cfg.rate,
                                  count, sample))
+    offered_at = time.monotonic()
     _catch_up(stack, settings, names, start, "memory: closing traffic")
+    catch_up_s = time.monotonic() - offered_at
     closed = cfg.steady_copies * outcomes.closed_conversations
     deadline = time.monotonic() + 6 * cfg.sweep_every_s + 30
     while _swept(stack, names) < closed and time.monotonic() < deadline:
         time.sleep(1.0)  # polling interval of a deadline wait
     window = trend([(t, total_mb(s)) for t, s in samples], since=seconds / 2)
-    return {"events": count, "rate": cfg.rate, "seconds": seconds,
+    return {"events": count, "rate": cfg.rate, "seconds": seconds, "catch_up_s": catch_up_s,
             "conversations": closed, "swept": _swept(stack, names),
             "trend_mb": asdict(window) if window else None,
             "series_mb": [{"t": round(t, 1), **{n: round(kb / 1024, 1) for n, kb in s.items()}}
