@@ -119,23 +119,27 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
     results["policy"] = run_policy()  # pure, in-process: before anything else runs
     stack.start_servers()
     base, variants = generate(args.base_events), Variants()
+    stack.phase = "drain"
     results["drain"] = run_drain(stack, base, variants, args.drain_events, args.workers)
-    stack.start("ingest", ["-m", "services.cli.main", "ingest"])
+    stack.start("ingest", ["-m", "services.cli.main", "ingest"], supervised=True)
     offered = int(args.rate * args.duration)
     cfg = SustainedConfig(rate=args.rate, duration_s=args.duration, lanes=args.lanes)
     settings = stack.settings(SWITCHBOARD_WORKER_ID=WORKER_ID)
     # Routing alone first, while the worker and projector are idle: the router's own figures.
     routing_config = routing.write_config(stack.root / "routing.toml")
+    stack.phase = "routing alone"
     catch_up_s = start_router(stack, routing_config, args.router_nice)
     results["routing_baseline"] = {
         **route(stack, settings, routing_config, routing.BASELINE_RUN, args.route_baseline_s,
                 args.route_rate), "catch_up_s": catch_up_s}
     stack.stop("router")
     # The backbone's sustained load on its own (issue 2 §8) ...
+    stack.phase = "sustained"
     results["sustained"] = asyncio.run(run_sustained(settings, variants.copies(base, offered), cfg))
     # ... and again with the router and 500 live agents (issue 3), snapshotting as deployed.
     snapshot = stack.root / "router.snapshot"
     snapshot.unlink(missing_ok=True)  # an earlier run's, of another log
+    stack.phase = "sustained with routing"
     catch_up_s = start_router(stack, routing_config, args.router_nice, snapshot)
     began = time.monotonic()
     desks = start_desks(stack, routing.LOADED_RUN, args.duration, args.route_rate)
@@ -145,6 +149,7 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
                                          desks, args.duration, began),
                           "catch_up_s": catch_up_s}
     if args.knee_rates:  # the knee (issue 11), with the router and 500 live agents again
+        stack.phase = "knee"
         start_desks(stack, routing.KNEE_RUN, len(args.knee_rates) * (args.knee_hold + 30),
                     args.route_rate)
         results["knee"] = run_knee(settings, lambda n: variants.copies(base, n), args.knee_rates,
@@ -152,12 +157,15 @@ def run(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
         stack.stop(f"desks-{routing.KNEE_RUN}")
     for name in ("ingest", *worker_names(args.workers), "projector", "router"):
         stack.stop(name)
+    stack.phase = "router restart"
     results["router_restart"] = {
         **restart_router(stack, routing_config, args.router_nice, snapshot),
         "log_events": sum(log_ends(settings).values())}
+    stack.phase = "rebuild"
     top_up(stack, base, variants, args.rebuild_events)
     results["rebuild"] = run_rebuild(stack)
     if args.memory:  # last, with nothing else running (issue 11)
+        stack.phase = "memory"
         results["memory"] = run_memory(stack, base, variants, memory_config(args))
     return results
 
@@ -178,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.close()
     stack.peak_rss_kb["bench (load generator, probes, ceilings)"] = vm_hwm_kb(os.getpid()) or 0
     results["peak_rss_mb"] = {k: v / 1024 for k, v in stack.peak_rss_kb.items()}
+    results["exits"] = stack.exits
     results["total_seconds"] = time.monotonic() - began
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

@@ -137,7 +137,8 @@ def run_drain(stack: BenchStack, base: list[CorpusEvent], variants: Variants,
     for drainer in _drainers(workers):
         began = time.monotonic()
         for name in drainer.processes:
-            stack.start(name, drainer.argv, SWITCHBOARD_WORKER_ID=drainer.group or WORKER_ID)
+            stack.start(name, drainer.argv, supervised=True,
+                        SWITCHBOARD_WORKER_ID=drainer.group or WORKER_ID)
         reader = (GroupOffsets(settings, drainer.group) if drainer.group
                   else ProjectorOffsets(settings))
 

@@ -82,3 +82,10 @@ def memory_rows(memory: Mapping[str, Any] | None) -> list[Row]:
 def rss_rows(peaks: Mapping[str, float]) -> list[Row]:
     """Peak RSS of every process the run started (and of itself)."""
     return [(f"peak RSS {name}", f"{mb:,.0f} MB") for name, mb in peaks.items()]
+
+
+def exit_rows(exits: list[Mapping[str, Any]]) -> list[Row]:
+    """Each supervised process that exited (and was restarted), with its last log line."""
+    return [(f"exited: {e['name']}", f"with {e['code']} during {e['phase']} at {e['at_s']:.0f} s, "
+             "restarted; last line: " + (e["last_lines"][-1] if e["last_lines"] else "-"))
+            for e in exits]

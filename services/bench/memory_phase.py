@@ -141,7 +141,7 @@ def _start(stack: BenchStack, cfg: MemoryConfig) -> tuple[Settings, list[str]]:
     stack.create_topics(settings)
     names = worker_names(cfg.workers, NAME)
     for name in names:
-        stack.start(name, [*CLI, "worker"], nice=0, **env)
+        stack.start(name, [*CLI, "worker"], nice=0, supervised=True, **env)
     # Up once each has reported progress (its app runs), then idle until RSS settles.
     deadline = time.monotonic() + 120
     while not all(b"worker: " in (stack.root / "logs" / f"{n}.log").read_bytes() for n in names):

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from services.bench.load_rows import knee_rows, live_lag_row, memory_rows, rss_rows
+from services.bench.load_rows import (
+    exit_rows,
+    knee_rows,
+    live_lag_row,
+    memory_rows,
+    rss_rows,
+)
 from services.bench.targets import Results, Target, field_at, targets
 
 __all__ = ["Target", "render_table", "targets"]
@@ -42,6 +48,7 @@ def _rows(results: Results) -> list[tuple[str, str]]:
                                 f"({r['events_per_s']:,.0f} ev/s)"))
     rows += memory_rows(field_at(results, "memory"))
     rows += rss_rows(field_at(results, "peak_rss_mb") or {})
+    rows += exit_rows(field_at(results, "exits") or [])
     return rows
 
 

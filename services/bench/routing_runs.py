@@ -22,7 +22,8 @@ def start_router(stack: BenchStack, config: Path, nice: int,
     written = log.stat().st_size if log.exists() else 0  # the log is appended to
     stack.start("router", [*CLI, "router", "--config", str(config), "--domain", routing.DOMAIN,
                            "--instance", "bench",
-                           *(["--snapshot", str(snapshot)] if snapshot else [])], nice=nice)
+                           *(["--snapshot", str(snapshot)] if snapshot else [])], nice=nice,
+                supervised=True)
     seconds = routing.wait_caught_up(log, after=written)
     restored = snapshot is not None and "restored snapshot" in log.read_bytes()[written:].decode(
         errors="replace")

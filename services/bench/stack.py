@@ -1,7 +1,10 @@
 """The benchmark's own stack: a fresh broker and PostgreSQL, and component subprocesses.
 
 Everything lives under `.cache/bench/` and is wiped at start; `close()` stops what
-was started (also after Ctrl-C or an error) and records each process's peak RSS.
+was started (also after Ctrl-C or an error). A watcher thread reads every process's
+peak RSS four times a second (so a process that dies keeps its figure) and, as a
+deployment's supervisor would, restarts a long-running component that exits, recording
+the exit: the worker exits with 70 on purpose when it must be restarted.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient
 
@@ -33,11 +38,22 @@ class StackPorts:
     ingest: int = 28480
 
 
+MAX_RESTARTS = 5
+"""A supervised component that exits more often than this stays down (and fails the run)."""
+WATCH_EVERY_S = 0.25
+
+
 @dataclass(slots=True)
 class Component:
     name: str
     proc: subprocess.Popen[bytes]
     log: Path
+    argv: list[str]
+    env: dict[str, str]
+    nice: int
+    supervised: bool
+    """Restarted when it exits (a long-running service), not waited for."""
+    restarts: int = 0
 
 
 @dataclass(slots=True)
@@ -48,6 +64,14 @@ class BenchStack:
     ports: StackPorts = field(default_factory=StackPorts)
     peak_rss_kb: dict[str, int] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
+    exits: list[dict[str, Any]] = field(default_factory=list)
+    """Supervised components that exited, when, in which phase, with their last lines."""
+    phase: str = ""
+    """The phase running now (set by the caller), for the exits' record."""
+    began: float = field(default_factory=time.monotonic)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _watching: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
 
     @property
     def kafka_dir(self) -> Path:
@@ -112,35 +136,72 @@ class BenchStack:
             print(f"bench: topics {sorted(missing)} not created yet; retrying", flush=True)
             time.sleep(1.0)
 
-    def start(self, name: str, argv: list[str], nice: int = 0, **extra_env: str) -> Component:
+    def start(self, name: str, argv: list[str], nice: int = 0, supervised: bool = False,
+              **extra_env: str) -> Component:
         """Start `python <argv>` as component `name`, output to `.cache/bench/logs/<name>.log`,
-        at CPU priority `nice` (negative: ahead of the others; needs root)."""
-        log = self.root / "logs" / f"{name}.log"
+        at CPU priority `nice` (negative: ahead of the others; needs root); `supervised`:
+        a long-running service, restarted when it exits."""
+        log, env = self.root / "logs" / f"{name}.log", self.env(**extra_env)
+        comp = Component(name, self._spawn(argv, env, nice, log), log, argv, env, nice, supervised)
+        with self._lock:
+            self.components[name] = comp
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="bench-watch", daemon=True)
+            self._watcher.start()
+        return comp
+
+    def _spawn(self, argv: list[str], env: dict[str, str], nice: int,
+               log: Path) -> subprocess.Popen[bytes]:
         with open(log, "ab") as out:
             # cwd is a scratch dir: Faust writes its `<app id>-data` folder there.
-            proc = subprocess.Popen([sys.executable, *argv], env=self.env(**extra_env),
-                                    cwd=self.root / "run", stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL,
+            return subprocess.Popen([sys.executable, *argv], env=env, cwd=self.root / "run",
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
-        self.components[name] = Component(name, proc, log)
-        return self.components[name]
+
+    def _watch(self) -> None:
+        while not self._watching.wait(WATCH_EVERY_S):
+            with self._lock:
+                for comp in list(self.components.values()):
+                    self._note_rss(comp)
+                    if comp.supervised and comp.proc.poll() is not None:
+                        self._revive(comp)
+
+    def _revive(self, comp: Component) -> bool:
+        """Record the exit of a supervised component and start it again (False when it
+        exited too often and stays down)."""
+        if comp.restarts >= MAX_RESTARTS:
+            return False
+        lines = comp.log.read_text(errors="replace").splitlines()
+        self.exits.append({"name": comp.name, "code": comp.proc.returncode, "phase": self.phase,
+                           "at_s": round(time.monotonic() - self.began, 1),
+                           "last_lines": [line[:300] for line in lines[-3:]]})
+        print(f"bench: {comp.name} exited with {comp.proc.returncode} during {self.phase}; "
+              f"restarted (see {comp.log})", flush=True)
+        comp.proc = self._spawn(comp.argv, comp.env, comp.nice, comp.log)
+        comp.restarts += 1
+        return True
 
     def check_running(self, name: str) -> None:
-        """Raise, with the end of its log, if component `name` has exited."""
-        comp = self.components[name]
-        code = comp.proc.poll()
-        if code is not None:
-            tail = "\n".join(comp.log.read_text(errors="replace").splitlines()[-15:])
-            raise RuntimeError(f"{name} exited with {code}; end of {comp.log}:\n{tail}")
+        """Raise, with the end of its log, if component `name` has exited (and, when
+        supervised, could not be restarted)."""
+        with self._lock:
+            comp = self.components[name]
+            code = comp.proc.poll()
+            if code is None or (comp.supervised and self._revive(comp)):
+                return
+        tail = "\n".join(comp.log.read_text(errors="replace").splitlines()[-15:])
+        raise RuntimeError(f"{name} exited with {code}; end of {comp.log}:\n{tail}")
 
     def wait(self, name: str, timeout_s: float) -> int:
         """Wait for a component that ends by itself; return its exit code."""
-        comp = self.components.pop(name)
+        with self._lock:
+            comp = self.components.pop(name)
         return self._reap(comp, timeout_s)
 
     def stop(self, name: str) -> None:
         """SIGTERM a component (SIGKILL after 20 s) and record its peak RSS."""
-        comp = self.components.pop(name, None)
+        with self._lock:
+            comp = self.components.pop(name, None)
         if comp is None:
             return
         self._note_rss(comp)
@@ -150,7 +211,8 @@ class BenchStack:
 
     def rss_kb(self, name: str) -> int | None:
         """Resident set size now of component `name` (None when it is gone)."""
-        return vm_rss_kb(self.components[name].proc.pid)
+        with self._lock:
+            return vm_rss_kb(self.components[name].proc.pid)
 
     def _note_rss(self, comp: Component) -> None:
         # VmHWM of the live process, not wait4's ru_maxrss: Linux carries the parent's
@@ -194,6 +256,9 @@ class BenchStack:
 
     def close(self) -> None:
         """Stop every component, then the servers."""
+        self._watching.set()
+        if self._watcher is not None:
+            self._watcher.join()
         for name in list(self.components):
             self.stop(name)
         self.stop_servers()

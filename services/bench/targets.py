@@ -111,6 +111,9 @@ def targets(results: Results) -> list[Target]:
                       "none" if knee["knee_rate"] is None else f"{knee['knee_rate']:,.0f}",
                       f">= {MIN_KNEE_EPS:,.0f}",
                       None if knee is None else (knee["knee_rate"] or 0) >= MIN_KNEE_EPS))
+    exits = field_at(results, "exits")
+    out.append(Target("processes that exited during the run", "n/a" if exits is None else
+                      str(len(exits)), "0", None if exits is None else not exits))
     worst = worst_worker_rss(results)
     out.append(_at_most("peak RSS per worker process (MB)" + (f": {worst[0]}" if worst else ""),
                         worst[1] if worst else None, MAX_WORKER_RSS_MB, ",.0f"))

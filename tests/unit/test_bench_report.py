@@ -66,6 +66,7 @@ def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
                                        {"open": 30_000, "rss_mb": {"a": 240.0, "b": 235.0}}]}},
         "peak_rss_mb": {"worker": 180.5, "worker-2": 390.0, "worker-aging": 250.0,
                         "projector": 600.0},
+        "exits": [],
     }
 
 
@@ -166,3 +167,14 @@ def test_done_between_counts_only_the_backlog_range() -> None:
     assert done_between(start, end, {("t", 0): 150}) == 50
     assert done_between(start, end, {("t", 0): 999, ("t", 1): 50}) == 150
     assert done_between(start, end, {}) == 0
+
+
+def test_a_process_that_exited_fails_the_run_and_is_shown_with_its_last_line() -> None:
+    results = _results(p99=300, worker_eps=13_000, ratio=0.35)
+    results["exits"] = [{"name": "worker-2", "code": 70, "phase": "knee", "at_s": 612.4,
+                         "last_lines": ["exiting with 70 so the worker is restarted"]}]
+    exited = {t.name: t for t in targets(results)}["processes that exited during the run"]
+    assert (exited.measured, exited.passed) == ("1", False)
+    table = render_table(results)
+    assert "exited: worker-2" in table
+    assert "with 70 during knee at 612 s, restarted; last line: exiting with 70" in table
