@@ -99,12 +99,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def memory_config(args: argparse.Namespace) -> MemoryConfig:
-    """The memory phase's traffic: about 90 s of closing conversations at 2,000 events/s,
+    """The memory phase's traffic: about 90 s of closing conversations at 1,500 events/s,
     then three steps of about 10,000 open conversations (a fraction with `--quick`)."""
     if args.quick:
         return MemoryConfig(workers=args.workers, rate=1500.0, steady_copies=2, fill_steps=3,
                             fill_copies=1)
-    return MemoryConfig(workers=args.workers, rate=2000.0, steady_copies=4, fill_steps=3,
+    return MemoryConfig(workers=args.workers, rate=1500.0, steady_copies=3, fill_steps=3,
                         fill_copies=5)
 
 

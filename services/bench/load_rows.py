@@ -36,7 +36,9 @@ def knee_rows(knee: Mapping[str, Any] | None) -> list[Row]:
                      + f": accepted {step['achieved_rate']:,.0f}/s; end-to-end {_lag(step['lag'])}"
                      f"; live tables p99 "
                      + (f"{step['live_lag']['p99_ms']:.0f} ms" if step.get("live_lag") else "n/a")
-                     + f"; backlog slope {slopes}"))
+                     + f"; backlog slope {slopes}"
+                     + (f"; began after {step['waited_for_catch_up_s']:.0f} s of catch-up"
+                        if step.get("waited_for_catch_up_s", 0) >= 1 else "")))
     held = knee["knee_rate"]
     rows.append(("knee: highest rate held",
                  ("none of the steps" if held is None else f"{held:,.0f} events/s")

@@ -118,6 +118,28 @@ def _lags(settings: Settings, group: GroupOffsets,
             total_lag(ends, projector) if projector else None)
 
 
+def wait_drained(settings: Settings, max_lag: int, timeout_s: float) -> float:
+    """Wait until the worker and the projector are each at most `max_lag` events behind the
+    log (a run starts from a caught-up stack, not from the previous one's backlog); the
+    seconds waited (a timeout is not an error: the run then shows the backlog)."""
+    group, stored = GroupOffsets(settings, settings.worker_app_id), ProjectorOffsets(settings)
+    began = last_note = time.monotonic()
+    try:
+        while True:
+            worker, projector = _lags(settings, group, stored)
+            now = time.monotonic()
+            if (worker or 0) <= max_lag and (projector or 0) <= max_lag or now - began > timeout_s:
+                return now - began
+            if now - last_note >= 5:
+                last_note = now
+                print(f"bench: waiting for the consumers to catch up: worker lag {worker}, "
+                      f"projector lag {projector}", flush=True)
+            time.sleep(0.5)  # polling interval of a deadline wait
+    finally:
+        group.close()
+        stored.close()
+
+
 async def _sample_lag(settings: Settings, samples: list[tuple[float, int | None, int | None]],
                       began: float, stop: asyncio.Event) -> None:
     # The same offset readers as the drain phase, so both phases count lag the same way.
@@ -167,6 +189,7 @@ async def run_sustained(settings: Settings, events: Iterator[CorpusEvent],
                         cfg: SustainedConfig) -> dict[str, Any]:
     """Offer `cfg.rate` events/s for `cfg.duration_s` to a running ingest + worker + projector."""
     base_url = f"http://127.0.0.1:{settings.ingest_port}"
+    drained_s = await asyncio.to_thread(wait_drained, settings, int(cfg.rate), 180.0)
     probes, tally = ProbeLog(), Tally()
     stop_watch, stop_probe, done = asyncio.Event(), asyncio.Event(), asyncio.Event()
     positioned = asyncio.Event()
@@ -198,7 +221,8 @@ async def run_sustained(settings: Settings, events: Iterator[CorpusEvent],
         await asyncio.sleep(0.05)
     stop_watch.set()
     await asyncio.gather(*watchers)
-    return _result(cfg, tally, probes, lag_samples, offered_for, sent_for)
+    return {**_result(cfg, tally, probes, lag_samples, offered_for, sent_for),
+            "waited_for_catch_up_s": drained_s}
 
 
 async def _until(event: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
