@@ -19,6 +19,8 @@ from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
 
 import orjson
 
+from schemas.slots import init_setters
+
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
 
@@ -39,6 +41,12 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _optional(hint: Any) -> Any:
+    """`X` of `X | None`."""
+    (inner,) = [a for a in get_args(hint) if a is not type(None)]
+    return inner
+
+
 @cache
 def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of annotation
     origin = get_origin(hint)
@@ -47,11 +55,14 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
     if dataclasses.is_dataclass(hint):
         return _dataclass_converter(hint)
     if origin in (types.UnionType, typing.Union):
-        (inner,) = [a for a in get_args(hint) if a is not type(None)]
-        conv = _converter(inner)
+        conv = _converter(_optional(hint))
+        if conv is _identity:  # None converts to itself
+            return _identity
         return lambda v: None if v is None else conv(v)
     if origin is tuple:
         item = _converter(get_args(hint)[0])
+        if item is _identity:
+            return tuple
         return lambda v: tuple(item(x) for x in v)
     if origin is dict:
         key_hint, value_hint = get_args(hint)
@@ -63,17 +74,62 @@ def _converter(hint: Any) -> Convert:  # noqa: C901 - one branch per kind of ann
 
 
 def _dataclass_converter(cls: Any) -> Convert:
+    """A builder of `cls` from its JSON object, generated once per class (the generic one,
+    a converter per field in a comprehension, was most of the cost of reading a state).
+
+    An object that has every field sets the slots directly, as `evolve` does; one missing
+    some goes through `__init__`, which fills in the defaults."""
     hints = get_type_hints(cls)
-    fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)]
+    fields = dataclasses.fields(cls)
     former: dict[str, str] = getattr(cls, "FORMER_NAMES", {})
+    scope: dict[str, Any] = {"cls": cls, "names": frozenset(f.name for f in fields),
+                             "new_": object.__new__, "dict_": dict,
+                             "other": _generic_converter(cls, hints, former)}
+    values = [_field_value(f"conv_{i}", f.name, hints[f.name], scope)
+              for i, f in enumerate(fields)]
+    lines = ["def build(o):", "    if type(o) is not dict_:", "        return other(o)"]
+    if former:
+        scope["former"] = former
+        lines += ["    renamed = {new: o[old] for old, new in former.items()",
+                  "               if old in o and new not in o}",
+                  "    if renamed:", "        o = {**o, **renamed}"]
+    setters = init_setters(cls)
+    if setters is not None:
+        lines += ["    if names <= o.keys():", "        new = new_(cls)"]
+        for i, value in enumerate(values):
+            scope[f"set_{i}"] = setters[i]
+            lines.append(f"        set_{i}(new, {value})")
+        lines.append("        return new")
+    lines.append("    kw = {}")
+    for f, value in zip(fields, values, strict=True):
+        lines += [f"    if {f.name!r} in o:", f"        kw[{f.name!r}] = {value}"]
+    lines.append("    return cls(**kw)")
+    exec("\n".join(lines), scope)  # noqa: S102 - code built from the class's own fields
+    build: Convert = scope["build"]
+    return build
 
-    def build(obj: dict[str, Any]) -> Any:
-        return cls(**{name: conv(obj[name]) for name, conv in fields if name in obj})
 
-    def build_renamed(obj: dict[str, Any]) -> Any:
+def _generic_converter(cls: Any, hints: dict[str, Any], former: dict[str, str]) -> Convert:
+    """The builder for what is not a JSON object (it fails as it always did)."""
+    fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)]
+
+    def build(obj: Any) -> Any:
         renamed = {new: obj[old] for old, new in former.items() if old in obj and new not in obj}
-        return build({**obj, **renamed} if renamed else obj)
-    return build_renamed if former else build
+        obj = {**obj, **renamed} if renamed else obj
+        return cls(**{name: conv(obj[name]) for name, conv in fields if name in obj})
+    return build
+
+
+def _field_value(conv: str, name: str, hint: Any, scope: dict[str, Any]) -> str:
+    """The expression that converts field `name` of the JSON object `o`."""
+    convert = _converter(hint)
+    if convert is _identity:
+        return f"o[{name!r}]"
+    if get_origin(hint) in (types.UnionType, typing.Union):  # inlined: None, or convert
+        scope[conv] = _converter(_optional(hint))
+        return f"(None if (v := o[{name!r}]) is None else {conv}(v))"
+    scope[conv] = convert
+    return f"{conv}(o[{name!r}])"
 
 
 MEMO_SIZE = 50_000

@@ -1,0 +1,146 @@
+"""The generated state loaders give what the generic one gave: the same state, or the same
+error, for stored states of every kind, with fields missing, extra, renamed or of the
+wrong type, and for what is not a JSON object at all."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any, get_args, get_origin, get_type_hints
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_live_equals_replay import logs
+
+from projections.agents.state import AgentState
+from projections.changes import ConversationChange, change_between
+from projections.conversations import reducer as conversations
+from projections.conversations.state import ConversationState
+from projections.evolve import evolve
+from projections.queues.reducer import QueueState
+from projections.replay import Sourced, fold_log
+from projections.state_codec import dump, load
+from schemas.topics import Family, family_of
+
+CLASSES: tuple[type, ...] = (ConversationState, AgentState, QueueState, ConversationChange)
+JUNK = st.sampled_from([None, "x", "", 1, 1.5, True, [], {}, ["a"], {"a": 1},
+                        "2026-01-01T00:00:00Z", "not a time"])
+
+
+def reference(hint: Any) -> Callable[[Any], Any]:
+    """The generic loader as it was before the generated ones (the specification)."""
+    origin = get_origin(hint)
+    if hint is datetime:
+        return datetime.fromisoformat
+    if dataclasses.is_dataclass(hint):
+        hints = get_type_hints(hint)
+        fields = [(f.name, reference(hints[f.name])) for f in dataclasses.fields(hint)]
+        former: dict[str, str] = getattr(hint, "FORMER_NAMES", {})
+        cls: Any = hint
+
+        def build(obj: Any) -> Any:
+            renamed = {new: obj[old] for old, new in former.items()
+                       if old in obj and new not in obj}
+            obj = {**obj, **renamed} if renamed else obj
+            return cls(**{name: conv(obj[name]) for name, conv in fields if name in obj})
+        return build
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [a for a in get_args(hint) if a is not type(None)]
+        conv = reference(inner)
+        return lambda v: None if v is None else conv(v)
+    if origin is tuple:
+        item = reference(get_args(hint)[0])
+        return lambda v: tuple(item(x) for x in v)
+    if origin is dict:
+        key_hint, value_hint = get_args(hint)
+        key, value = reference(key_hint), reference(value_hint)
+        return lambda v: {key(k): value(x) for k, x in v.items()}
+    if hint is int:
+        return int
+    return lambda v: v
+
+
+def outcome(load_: Callable[[Any], Any], obj: Any) -> tuple[str, Any, str]:
+    """What loading gives: the value (and its repr, which tells 1 from 1.0), or the error."""
+    try:
+        value = load_(obj)
+    except Exception as exc:  # noqa: BLE001 - the very error is what is compared
+        return ("error", type(exc), str(exc))
+    return ("ok", value, repr(value))
+
+
+def stored(log: list[Sourced]) -> list[tuple[type, Any]]:
+    """Every state the fold of `log` ends with, and every change it made, as JSON objects."""
+    models = fold_log(log)
+    out: list[tuple[type, Any]] = [(type(s), s) for s in (
+        *models.conversations.values(), *models.agents.values(), *models.queues.values())]
+    states: dict[str, ConversationState] = {}
+    for event, position in log:
+        if family_of(event.type) is not Family.CONVERSATION:
+            continue
+        before = states.get(event.subject)
+        try:
+            after = conversations.apply(before, event, position)
+        except Exception:  # noqa: BLE001, S112 - rejected events change nothing
+            continue
+        states[event.subject] = after
+        if change := change_between(before, after, event.id, event.time):
+            out.append((ConversationChange, change))
+    return [(cls, orjson.loads(dump(s))) for cls, s in out]
+
+
+@st.composite
+def damaged(draw: st.DrawFn, obj: Any) -> Any:
+    """`obj` with some keys (at any depth) dropped, renamed to a former name, replaced by
+    junk, or joined by unknown ones."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            action = draw(st.sampled_from(("keep", "keep", "keep", "drop", "junk", "deep")))
+            if action == "keep":
+                out[k] = v
+            elif action == "junk":
+                out[k] = draw(JUNK)
+            elif action == "deep":
+                out[k] = draw(damaged(v))
+        if draw(st.booleans()):
+            out[draw(st.sampled_from(("extra", "seen_ids")))] = draw(JUNK | st.just(["i1"]))
+        return out
+    if isinstance(obj, list) and obj and draw(st.booleans()):
+        return [draw(damaged(x)) for x in obj]
+    return draw(JUNK) if draw(st.integers(0, 4)) == 0 else obj
+
+
+@given(logs())
+@settings(max_examples=60, deadline=None)
+def test_stored_states_and_changes_load_as_the_generic_loader_loads_them(log: list[Sourced],
+                                                                         ) -> None:
+    for cls, obj in stored(log):
+        assert outcome(partial(load, cls), obj) == outcome(reference(cls), obj)
+        assert load(cls, obj) == load(cls, orjson.dumps(obj))
+
+
+@given(logs(), st.data())
+@settings(max_examples=100, deadline=None)
+def test_damaged_states_load_or_fail_as_the_generic_loader_does(log: list[Sourced],
+                                                                data: st.DataObject) -> None:
+    for cls, obj in stored(log)[:6]:
+        broken = data.draw(damaged(obj))
+        assert outcome(partial(load, cls), broken) == outcome(reference(cls), broken)
+
+
+@given(st.sampled_from(CLASSES), JUNK | st.lists(st.sampled_from(("queue", "agent_id", "x"))))
+def test_what_is_not_a_json_object_fails_as_it_did(cls: type, obj: Any) -> None:
+    assert outcome(lambda o: load(cls, orjson.dumps(o)), obj) == outcome(reference(cls), obj)
+
+
+def test_evolve_copies_every_field_and_changes_only_those_named() -> None:
+    state = AgentState(agent_id="a1", name="Ann", skills={"billing": 3}, offered=("c1",))
+    changed = evolve(state, name="Bea", offered=())
+    assert changed == dataclasses.replace(state, name="Bea", offered=())
+    assert state.name == "Ann" and changed is not state
