@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from schemas.envelope import DATA_CONTENT_TYPE, SPECVERSION, Envelope
 from schemas.errors import DecodeError, Problem
 from schemas.events import EVENT_TYPES, EventData
+from schemas.fast_decoder import FastDecoder, Unsupported, compile_decoder
 from schemas.json_schema import event_schema
 from schemas.upcasting import UPCASTERS, Upcaster, upcast
 
@@ -63,7 +64,22 @@ def decode(raw: bytes | str) -> Envelope[EventData]:
 
 
 def from_obj(obj: Any, upcasters: Mapping[str, Upcaster] = UPCASTERS) -> Envelope[EventData]:
-    """A parsed JSON object to a typed envelope: upcast, check the type, validate, convert."""
+    """A parsed JSON object to a typed envelope: upcast, check the type, validate, convert.
+
+    An event of a current type goes first through its type's fast path, which returns it
+    only when it is certainly valid (`schemas.fast_decoder`); any other goes the full way."""
+    if type(obj) is dict:
+        wire_type = obj.get("type")
+        if type(wire_type) is str and wire_type not in upcasters:
+            fast = _fast_decoder(wire_type)
+            event = fast(obj) if fast is not None else None
+            if event is not None:
+                return event
+    return full_decode(obj, upcasters)
+
+
+def full_decode(obj: Any, upcasters: Mapping[str, Upcaster] = UPCASTERS) -> Envelope[EventData]:
+    """`from_obj` without the fast path: what decides, and explains, what it declines."""
     if not isinstance(obj, dict):
         raise DecodeError("schema_violation", "an event must be a JSON object", (
             Problem("", f"expected object, got {type(obj).__name__}"),))
@@ -84,6 +100,17 @@ def from_obj(obj: Any, upcasters: Mapping[str, Upcaster] = UPCASTERS) -> Envelop
         data=data, sequence=obj.get("sequence"), correlationid=obj.get("correlationid"),
         causationid=obj.get("causationid"),
     )
+
+
+@cache
+def _fast_decoder(wire_type: str) -> FastDecoder | None:
+    cls = EVENT_TYPES.get(wire_type)
+    if cls is None:
+        return None
+    try:
+        return compile_decoder(wire_type, cls, event_schema(wire_type, cls), _time_fields(cls))
+    except Unsupported:
+        return None
 
 
 @cache
