@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_live_equals_replay import logs
 
+from projections import state_codec
 from projections.agents.state import AgentState
 from projections.changes import ConversationChange, change_between
 from projections.conversations import reducer as conversations
@@ -144,3 +145,12 @@ def test_evolve_copies_every_field_and_changes_only_those_named() -> None:
     changed = evolve(state, name="Bea", offered=())
     assert changed == dataclasses.replace(state, name="Bea", offered=())
     assert state.name == "Ann" and changed is not state
+
+
+def test_the_memo_forgets_the_oldest_state_first(monkeypatch: Any) -> None:
+    monkeypatch.setattr(state_codec, "MEMO_SIZE", 3)
+    monkeypatch.setattr(state_codec, "_memo", type(state_codec._memo)())
+    states = [AgentState(agent_id=f"a{i}") for i in range(5)]
+    stored = [state_codec.dump_remembered(s) for s in states]
+    assert [state_codec.load_remembered(AgentState, raw) is s
+            for s, raw in zip(states, stored, strict=True)] == [False, False, True, True, True]
