@@ -63,7 +63,7 @@ def agents_of(*placements: Placement | None) -> tuple[str, ...]:
 
 def placement(state: ConversationState) -> Placement:
     """The placement of a conversation state."""
-    return Placement(state.phase, state.waiting_in, state.holder, state.offered_agent_id)
+    return Placement(*_where(state))
 
 
 def change_between(before: ConversationState | None, after: ConversationState,
@@ -72,14 +72,19 @@ def change_between(before: ConversationState | None, after: ConversationState,
 
     With no `before`, the change states where the conversation is now: what a new one
     sends, and what the worker sends again for a redelivered event."""
-    old = placement(before) if before is not None else None
-    new = placement(after)
-    same_wait = before is not None and (before.priority, before.waiting_since) == (
-        after.priority, after.waiting_since)
-    if old == new and same_wait:
+    # Compared as tuples first: most events move nothing, and then no Placement is built.
+    new = _where(after)
+    old = _where(before) if before is not None else None
+    if before is not None and old == new and (before.priority, before.waiting_since) == (
+            after.priority, after.waiting_since):
         return None
     return ConversationChange(
         conversation_id=after.conversation_id, event_id=event_id, time=time,
         channel=after.channel, priority=after.priority, waiting_since=after.waiting_since,
-        before=old, after=new,
+        before=Placement(*old) if old is not None else None, after=Placement(*new),
     )
+
+
+def _where(state: ConversationState) -> tuple[str, str | None, str | None, str | None]:
+    """The fields of `placement(state)`, in its order."""
+    return (state.phase, state.waiting_in, state.holder, state.offered_agent_id)
