@@ -9,6 +9,7 @@ import time
 import faust
 
 from schemas.topics import ALL_TOPICS
+from services.runtime import gc_policy
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
 from streams.app import create_app
@@ -52,4 +53,5 @@ def run_app(app: faust.App, loglevel: str = "WARNING") -> None:
     level = max(logging.INFO, logging.getLevelName(loglevel.upper()))
     for name in ("aiokafka", "faust", "mode"):
         logging.getLogger(name).setLevel(level)
+    gc_policy.for_batches()
     worker.execute_from_commandline()

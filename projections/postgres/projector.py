@@ -32,6 +32,7 @@ from projections.postgres.progress import Progress
 from projections.postgres.store import PROJECTOR, Conn, connect, read_offsets
 from projections.postgres.writer import project_records, reject_record
 from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime import gc_policy
 from services.runtime.settings import Settings, from_env
 
 log = logging.getLogger("switchboard.projector")
@@ -301,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    gc_policy.for_batches()
     stats = run_projector(from_env(), args.schema, stop, args.until_caught_up)
     sys.stdout.write(orjson.dumps({**asdict(stats), "events_per_s": stats.events_per_s}).decode()
                      + "\n")

@@ -25,6 +25,7 @@ from projections.postgres.progress import Progress
 from projections.postgres.projector import TOPICS
 from projections.postgres.store import connect
 from projections.postgres.writer import project_records
+from services.runtime import gc_policy
 from services.runtime.settings import Settings, from_env
 
 log = logging.getLogger("switchboard.rebuild")
@@ -95,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--schema", default=DEFAULT_SCHEMA, help="PostgreSQL schema to rebuild")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    gc_policy.for_batches()
     stats = rebuild(from_env(), args.schema)
     sys.stdout.write(orjson.dumps({**asdict(stats), "events_per_s": stats.events_per_s}).decode()
                      + "\n")

@@ -1,7 +1,8 @@
 """How fast the worker's and the projector's pure folds alone get through a backlog: in
 this one process, on events already in memory, with no Kafka, no Faust, no PostgreSQL
 (bench phase "drain"). Whatever I/O costs, neither process can drain faster than this
-per core."""
+per core. Each fold runs with the garbage collector set as those processes set it
+(`services/runtime/gc_policy.py`), with the bench's own data frozen out of it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from projections.postgres.projector import MAX_RECORDS
 from projections.postgres.rows import agent_row, conversation_row
 from schemas.topics import CONVERSATIONS
 from services.bench.corpus import CorpusEvent
+from services.runtime.gc_policy import batch_folds
 from streams.batches import (
     BatchOutcome,
     Record,
@@ -57,7 +59,20 @@ def _records(events: Sequence[CorpusEvent], first: int) -> list[Record]:
 def worker_folds_eps(events: Sequence[CorpusEvent]) -> float:
     """Events/s of the worker's four batch folds over `events`, tables in dicts: the
     conversations fold, its changes re-keyed into the queues and agents folds, and the
-    agent events fold."""
+    agent events fold; with the worker's garbage collector settings."""
+    with batch_folds():
+        return _worker_folds_eps(events)
+
+
+def projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
+    """Events/s of the projector's batch step over `events`, states kept in dicts: decode,
+    fold and the rows it would write (nothing loaded back from, or sent to, PostgreSQL);
+    with the projector's garbage collector settings."""
+    with batch_folds():
+        return _projector_folds_eps(events)
+
+
+def _worker_folds_eps(events: Sequence[CorpusEvent]) -> float:
     conversations = [e for e in events if e.topic == CONVERSATIONS]
     agent_events = [e for e in events if e.topic != CONVERSATIONS]
     tables: dict[str, dict[bytes, bytes]] = {"conversations": {}, "queues": {}, "agents": {}}
@@ -74,9 +89,7 @@ def worker_folds_eps(events: Sequence[CorpusEvent]) -> float:
     return len(events) / (time.perf_counter() - started)
 
 
-def projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
-    """Events/s of the projector's batch step over `events`, states kept in dicts: decode,
-    fold and the rows it would write (nothing loaded back from, or sent to, PostgreSQL)."""
+def _projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
     conversations: dict[str, ConversationState] = {}
     agents: dict[str, AgentState] = {}
     started = time.perf_counter()
