@@ -5,6 +5,7 @@ Order is the routing order: priority first (higher first), then time waited.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -43,7 +44,10 @@ def apply_change(state: QueueState | None, queue: str, change: ConversationChang
             raise ValueError(f"{change.conversation_id} waits in {queue} since no time")
         entry = Waiting(change.conversation_id, change.priority, change.channel,
                         change.waiting_since, after.offered_to)
-        rest = tuple(sorted((*rest, entry), key=_order))
+        # `waiting` is in routing order (this is its only writer): the entry goes where
+        # sorting the whole list again would put it, found in log(n) comparisons.
+        at = bisect_right(rest, _order(entry), key=_order)
+        rest = (*rest[:at], entry, *rest[at:])
     return replace(state, waiting=rest)
 
 
