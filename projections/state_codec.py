@@ -161,3 +161,22 @@ def forget(cls: type, raw: bytes) -> None:
     """Drop the state remembered under these bytes (its key left the table: nothing will
     read it back, and the memory is freed now rather than when the memo turns over)."""
     _memo.pop((cls, raw), None)
+
+
+RECORDS_SIZE = 8_192
+_records: OrderedDict[bytes, Any] = OrderedDict()
+
+
+def remember_record(raw: bytes, value: object) -> None:
+    """Remember `value` as what the record `raw`, which this process wrote from it, reads
+    back as (`recall_record`): a worker reads the records it re-keys soon after writing
+    them, and need not parse them again. Only for an immutable `value` that parsing `raw`
+    would rebuild equal, field types included."""
+    if len(_records) >= RECORDS_SIZE:
+        _records.popitem(last=False)
+    _records[raw] = value
+
+
+def recall_record(raw: bytes) -> Any:
+    """What `remember_record` remembered for `raw`, or None."""
+    return _records.get(raw)

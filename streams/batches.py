@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Generic, NamedTuple, TypeVar
 
 from projections.agents import reducer as agents
@@ -20,7 +21,7 @@ from projections.conversations.state import ConversationState
 from projections.dedupe import Position
 from projections.queues import reducer as queues
 from projections.queues.reducer import QueueState
-from projections.state_codec import dump, dump_remembered, load_remembered
+from projections.state_codec import dump, dump_remembered, load_remembered, remember_record
 from streams.steps import (
     ChangeFold,
     DeadLetter,
@@ -66,19 +67,45 @@ class BatchOutcome:
     applied: int = 0
     by_queue: dict[str, list[bytes]] = field(default_factory=dict)
     by_agent: dict[str, list[bytes]] = field(default_factory=dict)
+    change_of: dict[bytes, ConversationChange] = field(default_factory=dict)
+    """The change each body was written from, when parsing the body rebuilds it exactly."""
 
     def add_change(self, change: ConversationChange) -> None:
         """Re-key the change to each queue and agent it touches (`projections.fanout`)."""
         body = dump(change)
+        if _parses_back_as_itself(change):
+            self.change_of[body] = change
         for q in change.queues():
             self.by_queue.setdefault(q, []).append(body)
         for a in change.agents():
             self.by_agent.setdefault(a, []).append(body)
 
     def rekeyed(self) -> tuple[list[Keyed], list[Keyed]]:
-        """One record per queue and per agent, each a JSON array of its changes."""
-        return ([Keyed(k, b"[" + b",".join(v) + b"]") for k, v in self.by_queue.items()],
-                [Keyed(k, b"[" + b",".join(v) + b"]") for k, v in self.by_agent.items()])
+        """One record per queue and per agent, each a JSON array of its changes; this
+        process remembers what each record parses back as (`parse_changes`)."""
+        return ([self._record(k, v) for k, v in self.by_queue.items()],
+                [self._record(k, v) for k, v in self.by_agent.items()])
+
+    def _record(self, key: str, bodies: list[bytes]) -> Keyed:
+        value = b"[" + b",".join(bodies) + b"]"
+        changes = [self.change_of.get(body) for body in bodies]
+        if None not in changes:
+            remember_record(value, tuple(changes))
+        return Keyed(key, value)
+
+
+def _parses_back_as_itself(change: ConversationChange) -> bool:
+    """Whether parsing the change's JSON rebuilds it field for field: an integer priority
+    (an event may carry 2.0, which the state loader reads as 2) and times whose UTC
+    offset is whole minutes (JSON keeps no seconds of an offset)."""
+    times = (change.time, change.waiting_since)
+    return type(change.priority) is int and all(
+        t is None or t.tzinfo is UTC or _whole_minutes(t) for t in times)
+
+
+def _whole_minutes(t: datetime) -> bool:
+    offset = t.utcoffset()
+    return offset is not None and offset % timedelta(minutes=1) == timedelta(0)
 
 
 class _Running(Generic[S]):

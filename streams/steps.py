@@ -19,7 +19,7 @@ from projections.conversations import reducer as conversations
 from projections.conversations.state import ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
-from projections.state_codec import load
+from projections.state_codec import load, recall_record
 from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
@@ -91,7 +91,11 @@ def agent_event_step(raw: bytes, key: str, before: AgentState | None,
 
 def parse_changes(raw: bytes) -> list[ConversationChange] | DeadLetter:
     """The changes of one re-keyed record: a JSON array of them (one array per key
-    and batch), or a lone change object as written by earlier versions."""
+    and batch), or a lone change object as written by earlier versions. A record this
+    process wrote (`BatchOutcome.rekeyed`) is not parsed again."""
+    remembered = recall_record(raw)
+    if remembered is not None:
+        return list(remembered)
     try:
         obj = orjson.loads(raw)
         items = obj if isinstance(obj, list) else [obj]
