@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from damage import damaged
 from event_strategies import envelopes
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,27 +41,8 @@ def outcome(decode: Any, obj: Any) -> tuple[str, Any, str]:
     return ("event", event, repr(event))  # the repr tells 1 from 1.0 and [] from ()
 
 
-@st.composite
-def damaged(draw: st.DrawFn, obj: Any, depth: int = 0) -> Any:
-    """`obj` with keys dropped, added or given junk, at any depth."""
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            action = draw(st.sampled_from(("keep", "keep", "keep", "drop", "junk", "deep")))
-            if action == "keep":
-                out[k] = v
-            elif action == "junk":
-                out[k] = draw(JUNK)
-            elif action == "deep" and depth < 3:
-                out[k] = draw(damaged(v, depth + 1))
-        if draw(st.integers(0, 3)) == 0:
-            key = draw(st.sampled_from(("extra", "sequence", "causationid", "datacontenttype",
-                                        "specversion", "priority", "expires_at", "text")))
-            out[key] = draw(JUNK)
-        return out
-    if isinstance(obj, list):
-        return [draw(damaged(x, depth + 1)) for x in obj] + draw(st.lists(JUNK, max_size=1))
-    return draw(JUNK) if draw(st.integers(0, 2)) == 0 else obj
+EXTRA_KEYS = ("extra", "sequence", "causationid", "datacontenttype", "specversion", "priority",
+              "expires_at", "text")
 
 
 def as_read(event: Envelope[EventData]) -> dict[str, Any]:
@@ -84,7 +66,7 @@ def test_the_fast_path_takes_every_valid_event_and_builds_what_the_full_way_buil
 @settings(max_examples=1500)
 def test_any_broken_event_decodes_or_fails_exactly_as_the_full_way_decides(
         event: Envelope[EventData], data: st.DataObject) -> None:
-    obj = data.draw(damaged(as_read(event)))
+    obj = data.draw(damaged(as_read(event), JUNK, EXTRA_KEYS))
     assert outcome(from_obj, obj) == outcome(full_decode, obj)
     fast = _fast_decoder(obj["type"]) if isinstance(obj.get("type"), str) else None
     taken = fast(obj) if fast is not None else None

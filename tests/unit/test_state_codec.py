@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, get_args, get_origin, get_type_hints
 
 import orjson
+from damage import damaged
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_live_equals_replay import logs
@@ -95,26 +96,7 @@ def stored(log: list[Sourced]) -> list[tuple[type, Any]]:
     return [(cls, orjson.loads(dump(s))) for cls, s in out]
 
 
-@st.composite
-def damaged(draw: st.DrawFn, obj: Any) -> Any:
-    """`obj` with some keys (at any depth) dropped, renamed to a former name, replaced by
-    junk, or joined by unknown ones."""
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            action = draw(st.sampled_from(("keep", "keep", "keep", "drop", "junk", "deep")))
-            if action == "keep":
-                out[k] = v
-            elif action == "junk":
-                out[k] = draw(JUNK)
-            elif action == "deep":
-                out[k] = draw(damaged(v))
-        if draw(st.booleans()):
-            out[draw(st.sampled_from(("extra", "seen_ids")))] = draw(JUNK | st.just(["i1"]))
-        return out
-    if isinstance(obj, list) and obj and draw(st.booleans()):
-        return [draw(damaged(x)) for x in obj]
-    return draw(JUNK) if draw(st.integers(0, 4)) == 0 else obj
+EXTRA_KEYS = ("extra", "seen_ids")
 
 
 @given(logs())
@@ -131,7 +113,7 @@ def test_stored_states_and_changes_load_as_the_generic_loader_loads_them(log: li
 def test_damaged_states_load_or_fail_as_the_generic_loader_does(log: list[Sourced],
                                                                 data: st.DataObject) -> None:
     for cls, obj in stored(log)[:6]:
-        broken = data.draw(damaged(obj))
+        broken = data.draw(damaged(obj, JUNK | st.just(["i1"]), EXTRA_KEYS))
         assert outcome(partial(load, cls), broken) == outcome(reference(cls), broken)
 
 
