@@ -103,10 +103,11 @@ def _check_string(code: _Code, schema: dict[str, Any], var: str, indent: int) ->
             raise Unsupported(f"enum {schema['enum']!r}")
         code.emit(indent, f"if {var} not in {code.name('enum', frozenset(schema['enum']))}:")
         code.emit(indent + 1, "return None")
-    bounds = [f"len({var}) {op} {int(schema[k])}"
-              for k, op in (("minLength", "<"), ("maxLength", ">")) if k in schema]
-    if bounds:
-        code.emit(indent, f"if {' or '.join(bounds)}:")
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is not None or high is not None:
+        bounds = f"{int(low)} <= len({var})" if low is not None else f"len({var})"
+        bounds += f" <= {int(high)}" if high is not None else ""
+        code.emit(indent, f"if not {bounds}:")
         code.emit(indent + 1, "return None")
 
 

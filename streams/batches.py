@@ -98,9 +98,9 @@ def _parses_back_as_itself(change: ConversationChange) -> bool:
     """Whether parsing the change's JSON rebuilds it field for field: an integer priority
     (an event may carry 2.0, which the state loader reads as 2) and times whose UTC
     offset is whole minutes (JSON keeps no seconds of an offset)."""
-    times = (change.time, change.waiting_since)
-    return type(change.priority) is int and all(
-        t is None or t.tzinfo is UTC or _whole_minutes(t) for t in times)
+    t, since = change.time, change.waiting_since
+    return type(change.priority) is int and (t.tzinfo is UTC or _whole_minutes(t)) and (
+        since is None or since.tzinfo is UTC or _whole_minutes(since))
 
 
 def _whole_minutes(t: datetime) -> bool:

@@ -55,9 +55,11 @@ def apply(state: ConversationState | None, event: Envelope[EventData],
             event.data, (Reopened, SurveySent, SurveyAnswered)):
         raise LifecycleError(f"already_{state.phase}",
                              f"{event.type} for {state.phase} conversation {event.subject}")
-    changes = _step(state, event.data, event.time)
-    return evolve(state, **changes, last_event_at=max(state.last_event_at, event.time),
-                  events=state.events + 1, **applied(state, event.id, position, RECENT_IDS))
+    changes = _step(state, event.data, event.time)  # a fresh dict, completed here
+    changes["last_event_at"] = max(state.last_event_at, event.time)
+    changes["events"] = state.events + 1
+    changes.update(applied(state, event.id, position, RECENT_IDS))
+    return evolve(state, **changes)
 
 
 def _started(cid: str, d: ConversationStarted, t: datetime, event_id: str,
