@@ -40,6 +40,11 @@ class ConversationChange:
     """`ConversationState.waiting_since` after the event: set while it waits, else None."""
     before: Placement | None
     after: Placement
+    version: int = 0
+    """The conversation's `events` count after the event: it only grows, so a fold that
+    meets this conversation's changes again (a replay of a re-keyed topic from its
+    committed offset) can tell an older change from the latest. 0: unknown (a record
+    written before versions), judged by content alone."""
 
     def queues(self) -> tuple[str, ...]:
         """Queues whose waiting list this change touches, sorted."""
@@ -82,6 +87,7 @@ def change_between(before: ConversationState | None, after: ConversationState,
         conversation_id=after.conversation_id, event_id=event_id, time=time,
         channel=after.channel, priority=after.priority, waiting_since=after.waiting_since,
         before=Placement(*old) if old is not None else None, after=Placement(*new),
+        version=after.events,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from projections.agents.state import RECENT_IDS, AgentState
+from projections.agents.state import RECENT_IDS, RECENT_RELEASED, AgentState
 from projections.changes import ConversationChange
 from projections.dedupe import Position, already_applied, applied
 from projections.errors import LifecycleError
@@ -61,9 +61,20 @@ def _step(s: AgentState, event: Envelope[EventData]) -> dict[str, Any]:
 
 
 def apply_change(state: AgentState | None, agent_id: str, change: ConversationChange) -> AgentState:
-    """The agent after a conversation was offered to, assigned to or released from it."""
+    """The agent after a conversation was offered to, assigned to or released from it.
+
+    A change no newer than the latest applied for its conversation (`AgentState.versions`)
+    changes nothing: after a rebalance the re-keyed change topic is read again from its
+    committed offset, and an older change met by a newer state would release (or offer)
+    what the agent has since been given, stamping `last_released_at` on the way. Only a
+    change that moved the conversation for this agent (held or not, offered or not) is
+    recorded there: a change re-sent for a redelivered event, or one that moved it only
+    for others, leaves the versions as the offline fold, which never saw it, has them."""
     s = state or AgentState(agent_id=agent_id)
     cid = change.conversation_id
+    seen = s.versions.get(cid)
+    if change.version and seen is not None and change.version <= seen:
+        return s
     after = change.after
     # Judged by what this agent already holds, not by `before`: a change may be
     # re-sent with no `before` after a redelivery, and must not count twice.
@@ -71,6 +82,7 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
     holds = after.holder == agent_id
     offered_now = after.offered_to == agent_id
     holding, offered = s.holding, s.offered
+    moved = held != holds or (cid in offered) != offered_now
     # Sorted and max(): changes for one agent arrive from many partitions in any
     # interleaving, and the state must not depend on which came first. What the change
     # does not touch is kept as it is (already in that order), not copied.
@@ -86,11 +98,28 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
             offered = tuple(sorted((*offered, cid)))
     return evolve(
         s, holding=holding, offered=offered,
+        versions=_versions(s.versions, cid, change.version, holding, offered) if moved
+        else s.versions,
         last_assigned_at=_latest(s.last_assigned_at, change.time) if holds and not held
         else s.last_assigned_at,
         last_released_at=_latest(s.last_released_at, change.time) if held and not holds
         else s.last_released_at,
     )
+
+
+def _versions(versions: dict[str, int], cid: str, version: int,
+              holding: dict[str, tuple[str, ...]], offered: tuple[str, ...]) -> dict[str, int]:
+    """`versions` with `cid` at `version` (moved last), keeping every conversation held or
+    offered and the latest `RECENT_RELEASED` others. An unknown version (0) records
+    nothing, and forgets an older one: the change was applied on its content alone."""
+    kept = {c: v for c, v in versions.items() if c != cid}
+    if version:
+        kept[cid] = version
+    current = {c for convs in holding.values() for c in convs}.union(offered)
+    released = [c for c in kept if c not in current]
+    for c in released[:max(0, len(released) - RECENT_RELEASED)]:
+        del kept[c]
+    return kept
 
 
 def _in_order(holding: dict[str, tuple[str, ...]]) -> bool:

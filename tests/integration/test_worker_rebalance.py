@@ -20,7 +20,13 @@ from projections.dedupe import Position
 from projections.replay import ReadModels, apply_event
 from projections.state_codec import dump
 from schemas.codec import decode, encode
-from schemas.topics import AGENTS, CONVERSATIONS, PROJECTION_AGENTS, PROJECTION_CONVERSATIONS
+from schemas.topics import (
+    AGENTS,
+    CONVERSATIONS,
+    PROJECTION_AGENTS,
+    PROJECTION_CONVERSATIONS,
+    PROJECTION_QUEUES,
+)
 from services.bench.offsets import GroupOffsets, log_ends
 from services.runtime.kafka_clients import sync_producer
 from services.runtime.settings import Settings
@@ -151,10 +157,13 @@ def _assert_tables_equal_the_offline_fold(settings: Settings, keys: set[bytes]) 
         if record.key in keys:
             apply_event(models, decode(record.value), Position(record.partition, record.offset))
     assert not models.rejected
+    assert models.queues, "no queue in the offline fold: nothing compared"
     expected: dict[str, dict[bytes, bytes]] = {
         PROJECTION_CONVERSATIONS: {k.encode(): dump(s) for k, s in models.conversations.items()},
         PROJECTION_AGENTS: {k.encode(): dump(s) for k, s in models.agents.items()
                             if k.encode() in keys},
+        # This module's topics hold only this test's events (the per-module prefix).
+        PROJECTION_QUEUES: {k.encode(): dump(s) for k, s in models.queues.items()},
     }
     for topic, states in expected.items():
         # The latest record of each key once the changelog is read to its end.
@@ -166,12 +175,5 @@ def _assert_tables_equal_the_offline_fold(settings: Settings, keys: set[bytes]) 
             got = orjson.loads(live[differ[0]]) if differ[0] in live else {}
             want = orjson.loads(states[differ[0]])
             fields = {f: (got.get(f), want.get(f)) for f in want if got.get(f) != want.get(f)}
-            found = (f"{topic}: {len(differ)} of {len(states)} differ; "
-                     f"{differ[0]!r} live vs offline: {fields}")
-            if topic == PROJECTION_AGENTS:
-                # Known and open (issue 11): after rebalances a few agents' load fields
-                # (last_released_at, sometimes holding) can differ from the offline
-                # fold, as the agent change fold depends on the order of changes re-sent
-                # after a redelivery. Reported as an expected failure, never hidden.
-                pytest.xfail(found)
-            raise AssertionError(found)
+            raise AssertionError(f"{topic}: {len(differ)} of {len(states)} differ; "
+                                 f"{differ[0]!r} live vs offline: {fields}")
