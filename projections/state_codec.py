@@ -133,7 +133,10 @@ def _field_value(conv: str, name: str, hint: Any, scope: dict[str, Any]) -> str:
     return f"{conv}(o[{name!r}])"
 
 
-MEMO_SIZE = 50_000
+MEMO_SIZE = 8_192
+"""States remembered. A worker reads a key back within a batch or two of storing it, so
+a few batches' worth is what helps: 50,000 folded no faster in the bench (noise) and
+held about 300 MB more per worker process, walked by every full garbage collection."""
 _memo: OrderedDict[tuple[type, bytes], Any] = OrderedDict()
 """Oldest first. An OrderedDict, not a dict: a dict that loses its first key on every
 insert makes each `next(iter(...))` step over all the keys deleted before it (up to

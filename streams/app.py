@@ -38,6 +38,8 @@ def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
         producer_acks=-1,
         # Batch changelog and change records (10 ms) instead of one request each.
         producer_linger=0.01,
+        producer_max_batch_size=512 * 1024,
         stream_wait_empty=False,
+        stream_buffer_maxsize=32_768,
         monitor=TotalsMonitor(),
     )

@@ -123,7 +123,8 @@ def _drain_rows(results: Results) -> list[tuple[str, str]]:
             rows.append((f"drain {consumer}" + (f" ({processes} processes)" if processes > 1 else ""),
                          "n/a" if eps is None else
                          f"{eps:,.0f} ev/s (ratio {d[f'{consumer}_ratio']:.3f}); from process "
-                         f"start {d[f'{consumer}_eps_from_start']:,.0f} ev/s"))
+                         f"start {d[f'{consumer}_eps_from_start']:,.0f} ev/s"
+                         + _steady(d, consumer)))
     return rows
 
 
@@ -138,13 +139,23 @@ def _ceilings(d: Results) -> list[tuple[str, str]]:
              f"{processes} process{'es' if processes > 1 else ''}")):
         eps = d.get(f"{key}_eps")
         if eps is not None:
-            out.append((label, f"{eps:,.0f} ev/s (ratio {d[f'{key}_ratio']:.3f}), {how}"))
+            out.append((label, f"{eps:,.0f} ev/s (ratio {d[f'{key}_ratio']:.3f}), {how}"
+                        + _steady(d, key)))
     for consumer, ceiling, label in (("worker", "faust_noop", "Faust doing nothing"),
                                      ("projector", "projector_folds", "its folds alone")):
         if d.get(f"{consumer}_eps") and d.get(f"{ceiling}_eps"):
             out.append((f"drain {consumer} / {label}",
                         f"{d[f'{consumer}_eps'] / d[f'{ceiling}_eps']:.2f}x"))
+    if d.get("worker_eps_steady") and d.get("faust_noop_eps_steady"):
+        out.append(("drain worker / Faust doing nothing, 20-90 %",
+                    f"{d['worker_eps_steady'] / d['faust_noop_eps_steady']:.2f}x"))
     return out
+
+
+def _steady(d: Results, consumer: str) -> str:
+    """The drain between 20 % and 90 % of the backlog (the group formed), when measured."""
+    steady = d.get(f"{consumer}_eps_steady")
+    return "" if steady is None else f"; 20-90 % {steady:,.0f} ev/s"
 
 
 def render_table(results: Results) -> str:

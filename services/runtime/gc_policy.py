@@ -4,7 +4,7 @@ The worker and the projector fold up to 2,000 records at a time, and the states,
 and changes of a batch live until the batch is stored. With the default young
 generation (700 objects) most of them outlive two young collections and reach the old
 generation, whose full collections then walk every long-lived object again (the
-worker's memo of 50,000 states, the projector's loaded states, Faust's and the
+worker's memo of decoded states, the projector's loaded states, Faust's and the
 consumers' own objects): 10-35 % of the folds' time in the bench. A young generation
 larger than what a batch keeps alive lets those objects die young, and what start-up
 built is frozen out of every later collection.
