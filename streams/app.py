@@ -9,9 +9,6 @@ from services.runtime.settings import Settings
 from streams.eager_delivery import EagerTransport
 from streams.monitor import TotalsMonitor
 
-PRODUCER_BUFFER = 10_000
-"""Table writes waiting to be sent before Faust pauses delivery (a few batches' worth)."""
-
 
 class WorkerApp(faust.App):
     """Faust's app on the eager-delivery transport (`streams.eager_delivery`)."""
@@ -25,7 +22,7 @@ def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
     datadir = settings.worker_data_dir or settings.cache_dir / "faust" / settings.worker_group
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = [f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")]
-    app = WorkerApp(
+    return WorkerApp(
         settings.worker_group,
         broker=brokers,
         store=store,
@@ -46,8 +43,3 @@ def create_app(settings: Settings, *, store: str = "memory://") -> faust.App:
         stream_buffer_maxsize=32_768,
         monitor=TotalsMonitor(),
     )
-    # Faust stops delivering records while more than this many table writes wait to be
-    # sent (100 by default), and a batch writes up to BATCH_MAX states at once: with
-    # 100 every batch stopped the stream until its writes had gone out one by one.
-    app.producer.buffer.max_messages = PRODUCER_BUFFER
-    return app
