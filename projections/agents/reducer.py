@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from projections.agents.state import RECENT_IDS, RECENT_RELEASED, AgentState
+from projections.agents.state import RECENT_IDS, AgentState
 from projections.changes import ConversationChange
 from projections.dedupe import Position, already_applied, applied
 from projections.errors import LifecycleError
@@ -69,10 +69,17 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
     what the agent has since been given, stamping `last_released_at` on the way. Only a
     change that moved the conversation for this agent (held or not, offered or not) is
     recorded there: a change re-sent for a redelivered event, or one that moved it only
-    for others, leaves the versions as the offline fold, which never saw it, has them."""
+    for others, leaves the versions as the offline fold, which never saw it, has them.
+
+    A released conversation's version is not kept: an older change of it read again
+    may hold or offer it for a moment, but the replay goes on to the change that
+    released it, and `last_assigned_at`/`last_released_at` only move forward, so the
+    agent ends as folding each change once leaves it. Keeping only what is held or
+    offered, sorted, also keeps the state independent of how changes from different
+    conversations interleave (the projector's batches, several partitions)."""
     s = state or AgentState(agent_id=agent_id)
     cid = change.conversation_id
-    seen = s.versions.get(cid)
+    seen = s.version_of(cid)
     if change.version and seen is not None and change.version <= seen:
         return s
     after = change.after
@@ -107,19 +114,17 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
     )
 
 
-def _versions(versions: dict[str, int], cid: str, version: int,
-              holding: dict[str, tuple[str, ...]], offered: tuple[str, ...]) -> dict[str, int]:
-    """`versions` with `cid` at `version` (moved last), keeping every conversation held or
-    offered and the latest `RECENT_RELEASED` others. An unknown version (0) records
-    nothing, and forgets an older one: the change was applied on its content alone."""
-    kept = {c: v for c, v in versions.items() if c != cid}
-    if version:
-        kept[cid] = version
+def _versions(versions: tuple[tuple[str, int], ...], cid: str, version: int,
+              holding: dict[str, tuple[str, ...]], offered: tuple[str, ...],
+              ) -> tuple[tuple[str, int], ...]:
+    """`versions` with `cid` at `version`, kept for the conversations held or offered
+    only, sorted by conversation. An unknown version (0) records nothing, and forgets an
+    older one: the change was applied on its content alone."""
     current = {c for convs in holding.values() for c in convs}.union(offered)
-    released = [c for c in kept if c not in current]
-    for c in released[:max(0, len(released) - RECENT_RELEASED)]:
-        del kept[c]
-    return kept
+    kept = [(c, v) for c, v in versions if c != cid and c in current]
+    if version and cid in current:
+        kept.append((cid, version))
+    return tuple(sorted(kept))
 
 
 def _in_order(holding: dict[str, tuple[str, ...]]) -> bool:

@@ -13,11 +13,6 @@ DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
 RECENT_IDS = 256
 """Agent events de-duplicated by id over this many latest events (agents live long)."""
 
-RECENT_RELEASED = 32
-"""Conversations this agent no longer holds nor is offered whose latest change version
-is still kept (`AgentState.versions`): a replay of the re-keyed change topic starts at
-its committed offset, seconds behind, in which an agent releases a few conversations."""
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentState:
@@ -37,11 +32,18 @@ class AgentState:
     logged_in_at: datetime | None = None
     last_assigned_at: datetime | None = None
     last_released_at: datetime | None = None
-    versions: dict[str, int] = field(default_factory=dict)
-    """Conversation -> `ConversationChange.version` of the latest change applied to this
-    agent for it, oldest first: every conversation held or offered, and the last
-    `RECENT_RELEASED` others. A change no newer than this is one already applied (or
-    overtaken), read again by a replay, and changes nothing."""
+    versions: tuple[tuple[str, int], ...] = ()
+    """(conversation, `ConversationChange.version` of the latest change that moved it for
+    this agent) for every conversation held or offered, sorted by conversation. A change
+    no newer than this is one already applied (or overtaken), read again by a replay,
+    and changes nothing."""
+
+    def version_of(self, conversation_id: str) -> int | None:
+        """The version recorded for a conversation (None: none kept)."""
+        for cid, version in self.versions:
+            if cid == conversation_id:
+                return version
+        return None
     position: Position | None = None
     """Where the agent's last own event applied was read on `cc.agents` (None when folded
     without positions); conversation changes do not move it."""

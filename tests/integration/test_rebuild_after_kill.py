@@ -51,6 +51,20 @@ def table(conn: psycopg.Connection[Any], schema: str, name: str) -> list[tuple[A
         sql.Identifier(schema), sql.Identifier(name))).fetchall()
 
 
+def _first_difference(name: str, live: list[tuple[Any, ...]],
+                      fresh: list[tuple[Any, ...]]) -> str:
+    """The first differing row's differing columns (and keys, for a JSON column)."""
+    if len(live) != len(fresh):
+        return f"{name}: {len(live)} rows live, {len(fresh)} rebuilt"
+    for a, b in zip(live, fresh, strict=True):
+        if a != b:
+            cols = {i: (x, y) for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y}
+            keys = {i: {k: (x.get(k), y.get(k)) for k in x.keys() | y.keys() if x.get(k) != y.get(k)}
+                    for i, (x, y) in cols.items() if isinstance(x, dict) and isinstance(y, dict)}
+            return f"{name}: row {a[0]!r} differs in columns {sorted(cols)}: {keys or cols}"
+    return name
+
+
 def test_killed_projector_restarted_equals_a_fresh_rebuild(settings: Settings,
                                                           fresh_db: str) -> None:
     cfg = dataclasses.replace(settings, database_url=fresh_db)
@@ -81,5 +95,6 @@ def test_killed_projector_restarted_equals_a_fresh_rebuild(settings: Settings,
     assert stats.events == projected(fresh_db, fresh)
     with psycopg.connect(fresh_db) as conn:
         for name in TABLES:
-            assert table(conn, live, name) == table(conn, fresh, name), name
+            live_rows, fresh_rows = table(conn, live, name), table(conn, fresh, name)
+            assert live_rows == fresh_rows, _first_difference(name, live_rows, fresh_rows)
         assert len(table(conn, live, "conversations")) >= 5000
