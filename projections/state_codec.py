@@ -134,36 +134,43 @@ def _field_value(conv: str, name: str, hint: Any, scope: dict[str, Any]) -> str:
 
 
 MEMO_SIZE = 8_192
-"""States remembered. A worker reads a key back within a batch or two of storing it, so
-a few batches' worth is what helps: 50,000 folded no faster in the bench (noise) and
-held about 300 MB more per worker process, walked by every full garbage collection."""
-_memo: OrderedDict[tuple[type, bytes], Any] = OrderedDict()
-"""Oldest first. An OrderedDict, not a dict: a dict that loses its first key on every
-insert makes each `next(iter(...))` step over all the keys deleted before it (up to
-tens of microseconds per state stored, once the memo is full)."""
+"""Keys whose latest state is remembered. A worker reads a key back within a batch or
+two of storing it, so a few batches' worth of keys is what helps."""
+_memo: OrderedDict[tuple[type, bytes], tuple[bytes, Any]] = OrderedDict()
+"""(state class, table key) -> (the bytes stored, the state they were dumped from),
+least recently stored first. One entry per key, holding the very bytes the table holds:
+keyed by the bytes instead, every version of a busy key stayed until it turned over (a
+queue's state, re-stored after each small batch, filled a worker with 250 MB of its
+old versions). An OrderedDict, not a dict: a dict that loses its first key on every
+insert makes each `next(iter(...))` step over all the keys deleted before it."""
 
 
-def dump_remembered(state: object) -> bytes:
-    """`dump`, remembering the state under its bytes so `load_remembered` of the same
-    bytes costs a dict look-up. A stream processor reads back what it just stored,
-    and states are immutable, so sharing the object is safe."""
+def dump_remembered(state: object, key: bytes) -> bytes:
+    """`dump` of the state stored under `key`, remembered so that `load_remembered` of
+    the same key and bytes costs a dict look-up. A stream processor reads back what it
+    just stored, and states are immutable, so sharing the object is safe."""
     raw = dump(state)
-    if len(_memo) >= MEMO_SIZE:
+    slot = (type(state), key)
+    if _memo.pop(slot, None) is None and len(_memo) >= MEMO_SIZE:
         _memo.popitem(last=False)
-    _memo[(type(state), raw)] = state
+    _memo[slot] = (raw, state)
     return raw
 
 
-def load_remembered(cls: type[T], raw: bytes) -> T:
-    """`load` that first looks for a state `dump_remembered` produced these bytes from."""
-    state = _memo.get((cls, raw))
-    return state if state is not None else load(cls, raw)
+def load_remembered(cls: type[T], raw: bytes, key: bytes) -> T:
+    """`load` that first looks for the state `dump_remembered` stored under `key`, if
+    these are its bytes (the same object from a memory store; equal ones from disk)."""
+    hit = _memo.get((cls, key))
+    if hit is not None and (hit[0] is raw or hit[0] == raw):
+        state: T = hit[1]
+        return state
+    return load(cls, raw)
 
 
-def forget(cls: type, raw: bytes) -> None:
-    """Drop the state remembered under these bytes (its key left the table: nothing will
-    read it back, and the memory is freed now rather than when the memo turns over)."""
-    _memo.pop((cls, raw), None)
+def forget(cls: type, key: bytes) -> None:
+    """Drop the state remembered under `key` (it left the table: nothing will read it
+    back, and the memory is freed now rather than when the memo turns over)."""
+    _memo.pop((cls, key), None)
 
 
 RECORDS_SIZE = 8_192

@@ -119,7 +119,7 @@ class _Running(Generic[S]):
     def get(self, key: bytes) -> S | None:
         if key not in self._states:
             raw = self._lookup(key)
-            self._states[key] = load_remembered(self._cls, raw) if raw is not None else None
+            self._states[key] = load_remembered(self._cls, raw, key) if raw is not None else None
         return self._states[key]
 
     def put(self, key: bytes, state: S, index: int) -> None:
@@ -127,7 +127,7 @@ class _Running(Generic[S]):
         self._changed[key] = index
 
     def dumped(self) -> dict[bytes, tuple[bytes, int]]:
-        return {k: (dump_remembered(self._states[k]), i) for k, i in self._changed.items()}
+        return {k: (dump_remembered(self._states[k], k), i) for k, i in self._changed.items()}
 
 
 Step = Callable[[bytes, str, "S | None", "Position | None"],

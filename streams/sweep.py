@@ -103,7 +103,7 @@ class ClosedSweep:
     def _delete_if_expired(self, key: bytes, raw: bytes, now: datetime,
                            partitions: dict[int, int | None]) -> int:
         try:
-            state = load_remembered(ConversationState, raw)
+            state = load_remembered(ConversationState, raw, key)
         except (ValueError, TypeError, KeyError):
             return 0  # unreadable here: the fold dead-letters its next event
         partition = self._partition_of(key, state)
@@ -111,7 +111,7 @@ class ClosedSweep:
                 or not behind(state, partitions[partition]):
             return 0
         self.table.delete(key, partition)
-        forget(ConversationState, raw)
+        forget(ConversationState, key)
         return 1
 
 

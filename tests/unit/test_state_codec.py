@@ -133,6 +133,19 @@ def test_the_memo_forgets_the_oldest_state_first(monkeypatch: Any) -> None:
     monkeypatch.setattr(state_codec, "MEMO_SIZE", 3)
     monkeypatch.setattr(state_codec, "_memo", type(state_codec._memo)())
     states = [AgentState(agent_id=f"a{i}") for i in range(5)]
-    stored = [state_codec.dump_remembered(s) for s in states]
-    assert [state_codec.load_remembered(AgentState, raw) is s
+    stored = [state_codec.dump_remembered(s, s.agent_id.encode()) for s in states]
+    assert [state_codec.load_remembered(AgentState, raw, s.agent_id.encode()) is s
             for s, raw in zip(states, stored, strict=True)] == [False, False, True, True, True]
+
+
+def test_the_memo_keeps_one_state_per_key_and_only_for_its_bytes(monkeypatch: Any) -> None:
+    monkeypatch.setattr(state_codec, "MEMO_SIZE", 3)
+    monkeypatch.setattr(state_codec, "_memo", type(state_codec._memo)())
+    old, new = AgentState(agent_id="a1"), AgentState(agent_id="a1", name="Ann")
+    old_raw = state_codec.dump_remembered(old, b"a1")
+    new_raw = state_codec.dump_remembered(new, b"a1")
+    assert len(state_codec._memo) == 1  # a key's earlier versions are not kept
+    assert state_codec.load_remembered(AgentState, bytes(new_raw), b"a1") is new  # equal bytes
+    reloaded = state_codec.load_remembered(AgentState, old_raw, b"a1")  # not the latest
+    assert reloaded == old and reloaded is not old
+    assert state_codec.load_remembered(AgentState, new_raw, b"a2") is not new  # another key
