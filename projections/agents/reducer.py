@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from projections.agents.state import RECENT_IDS, AgentState
+from projections.agents.state import RECENT_IDS, RELEASED_KEPT, AgentState, Moved
 from projections.changes import ConversationChange
 from projections.dedupe import Position, already_applied, applied
 from projections.errors import LifecycleError
@@ -71,12 +71,11 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
     recorded there: a change re-sent for a redelivered event, or one that moved it only
     for others, leaves the versions as the offline fold, which never saw it, has them.
 
-    A released conversation's version is not kept: an older change of it read again
-    may hold or offer it for a moment, but the replay goes on to the change that
-    released it, and `last_assigned_at`/`last_released_at` only move forward, so the
-    agent ends as folding each change once leaves it. Keeping only what is held or
-    offered, sorted, also keeps the state independent of how changes from different
-    conversations interleave (the projector's batches, several partitions)."""
+    A released conversation's version is kept `RELEASED_KEPT` of event time behind the
+    agent's latest move, then dropped: the replay starts minutes behind at most, and a
+    horizon in event time (not a count) drops the same entries whatever the order
+    changes from different conversations arrive in (the projector's batches, several
+    partitions); sorted, the versions do not depend on it either."""
     s = state or AgentState(agent_id=agent_id)
     cid = change.conversation_id
     seen = s.version_of(cid)
@@ -105,8 +104,7 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
             offered = tuple(sorted((*offered, cid)))
     return evolve(
         s, holding=holding, offered=offered,
-        versions=_versions(s.versions, cid, change.version, holding, offered) if moved
-        else s.versions,
+        **(_moved(s, change, holding, offered) if moved else {}),
         last_assigned_at=_latest(s.last_assigned_at, change.time) if holds and not held
         else s.last_assigned_at,
         last_released_at=_latest(s.last_released_at, change.time) if held and not holds
@@ -114,17 +112,26 @@ def apply_change(state: AgentState | None, agent_id: str, change: ConversationCh
     )
 
 
-def _versions(versions: tuple[tuple[str, int], ...], cid: str, version: int,
-              holding: dict[str, tuple[str, ...]], offered: tuple[str, ...],
-              ) -> tuple[tuple[str, int], ...]:
-    """`versions` with `cid` at `version`, kept for the conversations held or offered
-    only, sorted by conversation. An unknown version (0) records nothing, and forgets an
-    older one: the change was applied on its content alone."""
+def _moved(s: AgentState, change: ConversationChange, holding: dict[str, tuple[str, ...]],
+           offered: tuple[str, ...]) -> dict[str, Any]:
+    """The fields that record a change which moved its conversation for this agent: its
+    version (none when unknown, which forgets an older one: the change was applied on
+    its content alone), and the released versions past the horizon dropped."""
+    cid = change.conversation_id
+    latest = _latest(s.last_moved_at, change.time)
     current = {c for convs in holding.values() for c in convs}.union(offered)
-    kept = [(c, v) for c, v in versions if c != cid and c in current]
-    if version and cid in current:
-        kept.append((cid, version))
-    return tuple(sorted(kept))
+    horizon = latest - RELEASED_KEPT
+    kept = [m for m in s.versions if m.conversation_id != cid
+            and (m.conversation_id in current or m.at >= horizon)]
+    # Recorded only inside the horizon, as a later change would drop it anyway: which
+    # entries exist must not depend on whether that later change came first.
+    if change.version and (cid in current or change.time >= horizon):
+        kept.append(Moved(cid, change.version, change.time))
+    return {"versions": tuple(sorted(kept, key=_by_conversation)), "last_moved_at": latest}
+
+
+def _by_conversation(m: Moved) -> str:
+    return m.conversation_id
 
 
 def _in_order(holding: dict[str, tuple[str, ...]]) -> bool:

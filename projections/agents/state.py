@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from projections.dedupe import Position
 from schemas.events.vocabulary import SYNC_CHANNELS
@@ -12,6 +12,23 @@ DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
 
 RECENT_IDS = 256
 """Agent events de-duplicated by id over this many latest events (agents live long)."""
+
+
+RELEASED_KEPT = timedelta(minutes=15)
+"""How long (event time, behind the agent's latest move) a released conversation's
+version is kept: a replay of the change topic starts at its committed offset, seconds
+behind, or a few minutes when commits were held."""
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The latest change that moved one conversation for an agent."""
+
+    conversation_id: str
+    version: int
+    """`ConversationChange.version`."""
+    at: datetime
+    """The change's event time."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,18 +49,22 @@ class AgentState:
     logged_in_at: datetime | None = None
     last_assigned_at: datetime | None = None
     last_released_at: datetime | None = None
-    versions: tuple[tuple[str, int], ...] = ()
-    """(conversation, `ConversationChange.version` of the latest change that moved it for
-    this agent) for every conversation held or offered, sorted by conversation. A change
-    no newer than this is one already applied (or overtaken), read again by a replay,
-    and changes nothing."""
+    versions: tuple[Moved, ...] = ()
+    """The latest change that moved each conversation for this agent, sorted by
+    conversation: every one held or offered, and those released less than
+    `RELEASED_KEPT` (event time) before the latest such change. A change no newer than
+    this is one already applied (or overtaken), read again by a replay, and changes
+    nothing."""
+    last_moved_at: datetime | None = None
+    """Event time of the latest change that moved a conversation for this agent."""
 
     def version_of(self, conversation_id: str) -> int | None:
         """The version recorded for a conversation (None: none kept)."""
-        for cid, version in self.versions:
-            if cid == conversation_id:
-                return version
+        for moved in self.versions:
+            if moved.conversation_id == conversation_id:
+                return moved.version
         return None
+
     position: Position | None = None
     """Where the agent's last own event applied was read on `cc.agents` (None when folded
     without positions); conversation changes do not move it."""

@@ -52,7 +52,7 @@ def _fold(state: AgentState | None, log: list[ConversationChange]) -> AgentState
     return state
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(steps, st.data())
 def test_replaying_from_an_earlier_offset_ends_where_folding_once_does(
         picked: list[tuple[str, Placement]], data: st.DataObject) -> None:

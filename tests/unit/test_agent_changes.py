@@ -37,8 +37,10 @@ def rebuilt(state: AgentState | None, agent_id: str, change: ConversationChange)
     if after.offered_to == agent_id:
         offered = tuple(sorted((*offered, cid)))
     latest = (lambda a, b: b if a is None or b > a else a)  # noqa: E731
+    moved = held != (after.holder == agent_id) or (cid in s.offered) != (after.offered_to == agent_id)
     return replace(
         s, holding=dict(sorted(holding.items())), offered=offered,
+        last_moved_at=latest(s.last_moved_at, change.time) if moved else s.last_moved_at,
         last_assigned_at=latest(s.last_assigned_at, change.time) if gained else s.last_assigned_at,
         last_released_at=latest(s.last_released_at, change.time) if released
         else s.last_released_at,

@@ -55,7 +55,7 @@ def test_fan_out_folds_the_change_into_every_queue_and_agent_it_touches() -> Non
     fan_out(queues, agents, change(QUEUED, OFFERED))
     assert queues == {"tech": QueueState("tech"),
                       "billing": QueueState("billing", (Waiting("c1", 3, "chat", T0, "a2"),))}
-    assert agents == {"a2": AgentState(agent_id="a2", offered=("c1",))}
+    assert agents == {"a2": AgentState(agent_id="a2", offered=("c1",), last_moved_at=T0)}
 
 
 def test_to_queues_and_to_agents_say_which_they_folded() -> None:
