@@ -11,7 +11,10 @@ delivery that does suspend, or one that starts while the flow is already
 suspended, takes Faust's own path, with the same abandonment on rebalance.
 
 The fetch loop is `streams.seek_safe_consumer`'s, which calls `_delivered` for each
-record. Eager delivery played no part in the stall that module fixes: Faust's own
+record. Its aiokafka consumer waits at most `FETCH_MAX_WAIT_MS` for a fetch instead of
+the 1,500 ms Faust hard-codes (why: `services.runtime.kafka_clients`).
+
+Eager delivery played no part in the stall `seek_safe_consumer` fixes: Faust's own
 consumer, without it, stalls the same way (tests/unit/test_rebalance_seek.py).
 """
 
@@ -22,6 +25,7 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS
 from streams.seek_safe_consumer import SeekSafeConsumer
 
 
@@ -56,12 +60,26 @@ async def _finish(coro: Coroutine[Any, Any, Any], first: Any) -> Any:
     return await _Resumed(coro, first)
 
 
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's thread of the aiokafka consumer, with a shorter fetch wait."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Faust passes fetch_max_wait_ms=1500 with no setting to change it; the consumer
+        # reads the attribute when it starts, which is after this.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
 class EagerConsumer(SeekSafeConsumer):
     """The aiokafka consumer of Faust (with seeks that hold across rebalances,
     `streams.seek_safe_consumer`) and eager per-record delivery."""
 
     eager_deliveries = 0
     """Deliveries completed without a task (a metric, and what the tests check)."""
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _delivered(self, delivery: Awaitable[Any]) -> None:
         if self.suspend_flow.is_set() or not isinstance(delivery, Coroutine):

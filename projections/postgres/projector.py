@@ -33,6 +33,7 @@ from projections.postgres.store import PROJECTOR, Conn, connect, read_offsets
 from projections.postgres.writer import project_records, reject_record
 from schemas.topics import AGENTS, CONVERSATIONS
 from services.runtime import gc_policy
+from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS
 from services.runtime.settings import Settings, from_env
 
 log = logging.getLogger("switchboard.projector")
@@ -205,7 +206,8 @@ def open_consumer(settings: Settings, schema: str, stop: threading.Event) -> Kaf
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.group(group_id_for(schema)), client_id=f"{PROJECTOR}-{schema}",
         enable_auto_commit=False, auto_offset_reset="earliest",
-        max_poll_records=MAX_RECORDS, session_timeout_ms=10_000,
+        max_poll_records=MAX_RECORDS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,
         bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
     ), KafkaError, f"Kafka unavailable at {settings.kafka_bootstrap_servers} (start the broker "

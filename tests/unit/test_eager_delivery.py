@@ -4,10 +4,13 @@ by one, behaves as if a task had run it from the start."""
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
+import faust
 import pytest
 
-from streams.eager_delivery import EagerConsumer, _finish
+from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS
+from streams.eager_delivery import EagerConsumer, EagerTransport, _finish
 from tests.unit.scripted_consumer import ScriptedPartition, scripted_consumer, start_fetching, until
 
 
@@ -86,3 +89,19 @@ async def test_the_installed_faust_delivers_records_without_tasks_on_the_fast_pa
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert consumer.eager_deliveries == 8
+
+
+async def _nothing(*args: object) -> None:
+    return None
+
+
+async def test_the_worker_consumer_waits_at_most_the_short_fetch_wait() -> None:
+    # Faust hard-codes 1,500 ms; a busy partition then waited behind a fetch of quiet ones.
+    app = faust.App("fetch-wait", broker="kafka://127.0.0.1:1")
+    consumer = cast(EagerConsumer, EagerTransport(app.conf.broker_consumer, app).create_consumer(
+        callback=_nothing, on_partitions_revoked=_nothing, on_partitions_assigned=_nothing))
+    client = consumer._thread._create_worker_consumer(consumer.transport)
+    try:
+        assert client._fetch_max_wait_ms == FETCH_MAX_WAIT_MS < 1500
+    finally:
+        await client.stop()
