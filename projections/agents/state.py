@@ -57,6 +57,11 @@ class AgentState:
     nothing."""
     last_moved_at: datetime | None = None
     """Event time of the latest change that moved a conversation for this agent."""
+    position: Position | None = None
+    """Where the agent's last own event applied was read on `cc.agents` (None when folded
+    without positions); conversation changes do not move it."""
+    recent_ids: tuple[str, ...] = ()
+    """Ids of the last `RECENT_IDS` agent events applied (`projections.dedupe`)."""
 
     def version_of(self, conversation_id: str) -> int | None:
         """The version recorded for a conversation (None: none kept)."""
@@ -64,12 +69,6 @@ class AgentState:
             if moved.conversation_id == conversation_id:
                 return moved.version
         return None
-
-    position: Position | None = None
-    """Where the agent's last own event applied was read on `cc.agents` (None when folded
-    without positions); conversation changes do not move it."""
-    recent_ids: tuple[str, ...] = ()
-    """Ids of the last `RECENT_IDS` agent events applied (`projections.dedupe`)."""
 
     def load(self, channel: str) -> int:
         """Conversations held on a channel."""
