@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+from typing import Any
+
 import faust
 from faust.types import StoreT
-from faust.types.tuples import FutureMessage
 from yarl import URL
 
+from streams.batch_send import Outgoing, SentBatch, send_batches
 from streams.rocksdb_store import BatchRocksDBStore
 
 
@@ -15,9 +19,21 @@ class BatchTable(faust.Table):
     partition of a write is given (the partition of the key's last record in the
     batch, or of the key's stored state for a delete) instead of read from Faust's
     current event. With `rocksdb://` its store is `BatchRocksDBStore`, which takes the
-    same partition for the local write."""
+    same partition for the local write.
+
+    Its changelog records are not sent one by one through Faust's producer buffer:
+    `publish()` sends those of the writes made since the last call as one batch per
+    partition (`streams.batch_send`), and every writer calls it after its writes."""
 
     _write_partition: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unsent: list[Outgoing] = []
+        # Two agents write the agents table: their records must reach the changelog in
+        # the order of their writes. An asyncio lock is first come, first served, and
+        # publish() takes its records and queues for the lock without a pause between.
+        self._publishing = asyncio.Lock()
 
     def partition_for_key(self, key: object) -> int | None:
         if self._write_partition is None:
@@ -42,6 +58,44 @@ class BatchTable(faust.Table):
         finally:
             self._write_partition = None
 
+    def on_key_set(self, key: Any, value: Any) -> None:
+        self._unsent.append(Outgoing(self._write_partition_of(key), key, value))
+
+    def on_key_del(self, key: Any) -> None:
+        self._unsent.append(Outgoing(self._write_partition_of(key), key, None))
+
+    def _write_partition_of(self, key: object) -> int:
+        partition = self.partition_for_key(key)
+        assert partition is not None  # partition_for_key raises when it has none
+        return partition
+
+    async def publish(self) -> None:
+        """Hand the changelog records of the writes since the last call to the producer,
+        in their order (returns before the broker has them: the next commit waits)."""
+        records, self._unsent = self._unsent, []
+        if not records:
+            return
+        generation = self.app.consumer_generation_id
+        async with self._publishing:
+            sent = await self._send(records)
+        if isinstance(self._data, BatchRocksDBStore):
+            for batch in sent:
+                batch.delivered.add_done_callback(partial(self._batch_delivered, batch, generation))
+
+    async def _send(self, records: list[Outgoing]) -> list[SentBatch]:
+        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
+        return await send_batches(producer, self.changelog_topic.get_topic_name(), records)
+
+    def _batch_delivered(self, batch: SentBatch, generation: int,
+                         delivered: asyncio.Future[Any]) -> None:
+        if delivered.cancelled() or delivered.exception() is not None:
+            return  # the producer fails the worker; the store keeps its older offset
+        store = self._data
+        assert isinstance(store, BatchRocksDBStore)
+        first = delivered.result().offset
+        for n, record in enumerate(batch.records):
+            store.acknowledged(batch.partition, record.key, record.value, first + n, generation)
+
     def _new_store_by_url(self, url: str | URL) -> StoreT:
         if URL(url).scheme != "rocksdb":
             return super()._new_store_by_url(url)
@@ -49,11 +103,3 @@ class BatchTable(faust.Table):
         # what it reads with the table's default serializer (json).
         return BatchRocksDBStore(url, self.app, self, table_name=self.name, key_serializer="raw",
                                  value_serializer="raw", loop=self.loop, options=self.options)
-
-    def _on_changelog_sent(self, fut: FutureMessage) -> None:
-        # Faust's callback records the offset only; the RocksDB store also stores the
-        # write itself now that the changelog has it.
-        if isinstance(self._data, BatchRocksDBStore):
-            self._data.on_changelog_sent(fut)
-        else:
-            super()._on_changelog_sent(fut)

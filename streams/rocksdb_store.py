@@ -34,13 +34,12 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import rocksdict
 from faust.stores import rocksdb
 from faust.types import TP, CollectionT, EventT
-from faust.types.tuples import FutureMessage
 from mode import Service
 
 STALE_AFTER_S = 12 * 3600.0
@@ -104,26 +103,24 @@ class BatchRocksDBStore(rocksdb.Store):
     def _del(self, key: bytes) -> None:
         self._set(key, None)
 
-    def on_changelog_sent(self, fut: FutureMessage) -> None:
-        """Store a write whose changelog record the broker acknowledged, with its offset."""
-        sent = fut.result()
-        # A BatchTable's schema is raw bytes: these are the bytes the changelog got.
-        key, value = cast(bytes, fut.message.key), cast(bytes | None, fut.message.value)
+    def acknowledged(self, partition: int, key: bytes, value: bytes | None, offset: int,
+                     generation: int) -> None:
+        """Store a write whose changelog record the broker acknowledged at `offset`;
+        `generation`: the consumer generation it was written in."""
         staged = self._staged.get(key)
         if staged is not None:
             staged.in_flight -= 1
             if staged.in_flight <= 0:
                 del self._staged[key]
-        partition = sent.topic_partition.partition
         since = self._owned.get(partition)
-        if since is None or (fut.message.generation_id or 0) < since:
+        if since is None or generation < since:
             return  # written before this worker (last) took the partition
         batch = rocksdict.WriteBatch(raw_mode=True)
         if value is None:
             batch.delete(key)
         else:
             batch.put(key, value)
-        self._put_offset(batch, sent.offset)
+        self._put_offset(batch, offset)
         self._db_for_partition(partition).write(batch)
 
     def set_persisted_offset(self, tp: TP, offset: int) -> None:

@@ -23,13 +23,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 
 from projections.conversations.retention import behind, expired, may_have_expired
 from projections.conversations.state import ConversationState
 from projections.state_codec import forget, load_remembered
 from schemas.topics import CONVERSATIONS
 from services.runtime.settings import Settings
+from streams.batch_send import key_partition
 from streams.batch_table import BatchTable
 
 YIELD_EVERY = 2000
@@ -75,7 +75,7 @@ class ClosedSweep:
             return state.position.partition
         # A state stored before positions were recorded: where the producers' default
         # partitioner put the key.
-        return (murmur2(key) & 0x7FFFFFFF) % self.app.conf.topic_partitions
+        return key_partition(key, self.app.conf.topic_partitions)
 
     async def run(self) -> int:
         """One walk over the table; how many conversations it deleted."""
@@ -84,6 +84,7 @@ class ClosedSweep:
         now, partitions, deleted, budget = self.clock(), self._partitions(), 0, YIELD_EVERY
         for key in list(self.table.keys()):
             if budget <= 0:
+                await self.table.publish()  # the tombstones so far, before yielding
                 await asyncio.sleep(0)
                 if self._busy():
                     break
@@ -94,6 +95,7 @@ class ClosedSweep:
                 continue
             budget -= DECODED_COST
             deleted += self._delete_if_expired(key, raw, now, partitions)
+        await self.table.publish()
         self.deleted += deleted
         if deleted:
             log.info("swept %d closed conversations older than %s out of the live table",

@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from typing import cast
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.types import EventT
 
 from projections.dedupe import Position
 from schemas import deadletter, topics
 from schemas.topics import TopicSpec
 from services.runtime.settings import Settings
+from streams.batch_send import Outgoing, key_partition, send_batches
 from streams.batch_table import BatchTable
 from streams.batches import (
     BatchOutcome,
+    Keyed,
     Lookup,
     Record,
     agent_change_batch,
@@ -149,24 +152,33 @@ def register(app: faust.App, settings: Settings) -> Wiring:
 
 async def _write(w: Wiring, events: Sequence[EventT], outcome: BatchOutcome, table: BatchTable) -> None:
     # States first, before any await: two agents fold into the agents table, and the
-    # other must not read a key between this batch's read and its write. Sends are
-    # forced out now: Faust would otherwise attach them to its "current event", which
-    # for a batch is none of its records, and publish them only when that commits.
-    # Sent before the batch is acked, so a crash can only repeat them (at least
-    # once; the change folds are idempotent).
+    # other must not read a key between this batch's read and its write. Everything is
+    # handed to the producer before the batch is acked, so the commit that covers it
+    # waits for it (at least once; the change folds are idempotent).
     for key, (state, index) in outcome.states.items():
         table.put(key, state, events[index].message.partition)
+    await table.publish()
+    producer = table.app.producer._ensure_producer()  # type: ignore[attr-defined]
+    by_queue, by_agent = outcome.rekeyed()
+    for name, records in ((CHANGES_BY_QUEUE, by_queue), (CHANGES_BY_AGENT, by_agent)):
+        if records:
+            topic = w.topics[name].get_topic_name()
+            await send_batches(producer, topic, await _partitioned(producer, topic, records))
     for index, dead in outcome.dead:
         message = events[index].message
         headers = deadletter.headers(
             reason=dead.reason, detail=dead.detail, topic=message.topic,
             partition=message.partition, offset=message.offset, component=COMPONENT)
+        # Rare: Faust's own send, forced out now rather than attached to its "current
+        # event", which for a batch is none of its records.
         await w.topics[topics.DEADLETTER].send(key=message.key, value=message.value, headers=headers,
                                                force=True)
-    by_queue, by_agent = outcome.rekeyed()
-    for record in by_queue:
-        await w.topics[CHANGES_BY_QUEUE].send(key=record.key.encode(), value=record.value, force=True)
-    for record in by_agent:
-        await w.topics[CHANGES_BY_AGENT].send(key=record.key.encode(), value=record.value, force=True)
     w.stats.applied += outcome.applied
     w.stats.dead_lettered += len(outcome.dead)
+
+
+async def _partitioned(producer: AIOKafkaProducer, topic: str,
+                       records: Sequence[Keyed]) -> list[Outgoing]:
+    count = len(await producer.partitions_for(topic))
+    return [Outgoing(key_partition(key, count), key, record.value)
+            for record in records for key in (record.key.encode(),)]

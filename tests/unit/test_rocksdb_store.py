@@ -2,23 +2,24 @@
 changelog acknowledged, with the offset it reached, and stale data is not trusted.
 
 A real RocksDB (rocksdict) in a temporary directory and Faust's own table and store
-code; only the broker is replaced, by acknowledging changelog records by hand the way
-Faust's producer does (`FutureMessage.set_result`, then the message's callback)."""
+code; only the producer is replaced: each changelog record it is handed becomes a batch
+of its own, acknowledged by hand (its delivery future resolved, as aiokafka does)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import faust
 import pytest
+from aiokafka.structs import RecordMetadata
 from faust.types import TP
-from faust.types.tuples import FutureMessage, PendingMessage, RecordMetadata
 
 from streams import rocksdb_store
+from streams.batch_send import Outgoing, SentBatch
 from streams.batch_table import BatchTable
 from streams.rocksdb_store import HELD_AT_KEY, BatchRocksDBStore
 
@@ -29,7 +30,7 @@ class Worker:
 
     app: faust.App
     table: BatchTable
-    sent: list[FutureMessage] = field(default_factory=list)
+    sent: list[SentBatch] = field(default_factory=list)
 
     @property
     def store(self) -> BatchRocksDBStore:
@@ -47,12 +48,20 @@ class Worker:
         await self.store.on_rebalance({self.tp(p) for p in partitions}, {self.tp(p) for p in drop},
                                       {self.tp(p) for p in set(partitions) - held}, generation)
 
-    def ack(self, fut: FutureMessage, offset: int) -> None:
-        tp = self.tp(fut.message.partition or 0)
-        fut.set_result(RecordMetadata(topic=tp.topic, partition=tp.partition, topic_partition=tp,
-                                      offset=offset, timestamp=None, timestamp_type=None))
-        assert fut.message.callback is not None
-        fut.message.callback(fut)
+    async def put(self, key: bytes, value: bytes, partition: int) -> None:
+        self.table.put(key, value, partition)
+        await self.table.publish()
+
+    async def delete(self, key: bytes, partition: int) -> None:
+        self.table.delete(key, partition)
+        await self.table.publish()
+
+    async def ack(self, sent: SentBatch, offset: int) -> None:
+        tp = self.tp(sent.partition)
+        sent.delivered.set_result(RecordMetadata(
+            topic=tp.topic, partition=tp.partition, topic_partition=tp, offset=offset,
+            timestamp=None, timestamp_type=0, log_start_offset=None))
+        await asyncio.sleep(0)  # the delivery's callbacks run
 
     def stored(self, partition: int, key: bytes) -> bytes | None:
         """What the partition's RocksDB database itself holds for `key`."""
@@ -66,14 +75,13 @@ def open_worker(data_dir: Path) -> Worker:
                           value_serializer="raw")
     worker = Worker(app, BatchTable(app, name="t", default=None, schema=schema))
 
-    def send_changelog(partition: int | None, key: Any, value: Any, **_: Any) -> FutureMessage:
-        fut = FutureMessage(PendingMessage(
-            worker.table.changelog_topic, key, value, partition, None, None, "raw", "raw",
-            worker.table._on_changelog_sent, generation_id=app.consumer_generation_id))
-        worker.sent.append(fut)
-        return fut
+    async def send(records: list[Outgoing]) -> list[SentBatch]:
+        batches = [SentBatch(r.partition, [r], asyncio.get_running_loop().create_future())
+                   for r in records]
+        worker.sent.extend(batches)
+        return batches
 
-    worker.table.send_changelog = send_changelog  # type: ignore[method-assign, assignment]
+    worker.table._send = send  # type: ignore[method-assign]
     return worker
 
 
@@ -85,10 +93,10 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
 async def test_a_write_is_read_at_once_and_stored_with_its_offset_when_acknowledged(
         worker: Worker) -> None:
     await worker.take(0, 1, generation=1)
-    worker.table.put(b"c1", b"state-1", 1)
+    await worker.put(b"c1", b"state-1", 1)
     assert worker.table.get(b"c1") == b"state-1"
     assert worker.stored(1, b"c1") is None  # the changelog does not have it yet
-    worker.ack(worker.sent[-1], offset=41)
+    await worker.ack(worker.sent[-1], offset=41)
     assert worker.stored(1, b"c1") == b"state-1"
     assert worker.store.persisted_offset(worker.tp(1)) == 41
     assert worker.store.persisted_offset(worker.tp(0)) is None
@@ -96,14 +104,14 @@ async def test_a_write_is_read_at_once_and_stored_with_its_offset_when_acknowled
 
 async def test_the_latest_write_is_read_while_earlier_ones_are_acknowledged(worker: Worker) -> None:
     await worker.take(0, generation=1)
-    worker.table.put(b"c1", b"v1", 0)
-    worker.table.put(b"c1", b"v2", 0)
-    worker.ack(worker.sent[0], offset=5)
+    await worker.put(b"c1", b"v1", 0)
+    await worker.put(b"c1", b"v2", 0)
+    await worker.ack(worker.sent[0], offset=5)
     assert worker.table.get(b"c1") == b"v2" and worker.stored(0, b"c1") == b"v1"
-    worker.table.delete(b"c1", 0)
-    worker.ack(worker.sent[1], offset=6)
+    await worker.delete(b"c1", 0)
+    await worker.ack(worker.sent[1], offset=6)
     assert worker.table.get(b"c1") is None
-    worker.ack(worker.sent[2], offset=7)
+    await worker.ack(worker.sent[2], offset=7)
     assert worker.stored(0, b"c1") is None and worker.store.persisted_offset(worker.tp(0)) == 7
     assert dict(worker.table.items()) == {}
 
@@ -111,9 +119,9 @@ async def test_the_latest_write_is_read_while_earlier_ones_are_acknowledged(work
 async def test_keys_are_read_in_their_own_partition_and_listed_without_bookkeeping(
         worker: Worker) -> None:
     await worker.take(0, 1, generation=1)
-    worker.table.put(b"a", b"1", 0)
-    worker.table.put(b"b", b"2", 1)
-    worker.ack(worker.sent[0], offset=0)
+    await worker.put(b"a", b"1", 0)
+    await worker.put(b"b", b"2", 1)
+    await worker.ack(worker.sent[0], offset=0)
     assert b"a" in worker.table and b"b" in worker.table and b"c" not in worker.table
     assert dict(worker.table.items()) == {b"a": b"1", b"b": b"2"}
 
@@ -121,12 +129,12 @@ async def test_keys_are_read_in_their_own_partition_and_listed_without_bookkeepi
 async def test_an_acknowledgement_after_the_partition_was_revoked_is_not_stored(
         worker: Worker) -> None:
     await worker.take(0, 1, generation=1)
-    worker.table.put(b"c1", b"v1", 1)
-    worker.ack(worker.sent[-1], offset=10)
-    worker.table.put(b"c1", b"v2", 1)
+    await worker.put(b"c1", b"v1", 1)
+    await worker.ack(worker.sent[-1], offset=10)
+    await worker.put(b"c1", b"v2", 1)
     await worker.take(0, generation=2, drop=(1,))
     # Another worker may already have written past offset 11: storing it would skip them.
-    worker.ack(worker.sent[-1], offset=11)
+    await worker.ack(worker.sent[-1], offset=11)
     assert worker.stored(1, b"c1") == b"v1"
     assert worker.store.persisted_offset(worker.tp(1)) == 10
 
@@ -134,10 +142,10 @@ async def test_an_acknowledgement_after_the_partition_was_revoked_is_not_stored(
 async def test_a_write_from_before_the_partition_was_taken_again_is_not_stored(
         worker: Worker) -> None:
     await worker.take(0, generation=1)
-    worker.table.put(b"c1", b"old", 0)
+    await worker.put(b"c1", b"old", 0)
     await worker.take(generation=2, drop=(0,))
     await worker.take(0, generation=3)
-    worker.ack(worker.sent[-1], offset=3)
+    await worker.ack(worker.sent[-1], offset=3)
     assert worker.stored(0, b"c1") is None
     assert worker.store.persisted_offset(worker.tp(0)) is None
 
@@ -146,10 +154,10 @@ async def test_a_worker_killed_before_the_changelog_acknowledged_finds_none_of_i
         tmp_path: Path) -> None:
     first = open_worker(tmp_path)
     await first.take(0, generation=1)
-    first.table.put(b"c1", b"acked", 0)
-    first.ack(first.sent[-1], offset=0)
-    first.table.put(b"c1", b"never-acked", 0)
-    first.table.put(b"c2", b"never-acked", 0)
+    await first.put(b"c1", b"acked", 0)
+    await first.ack(first.sent[-1], offset=0)
+    await first.put(b"c1", b"never-acked", 0)
+    await first.put(b"c2", b"never-acked", 0)
     await first.store.stop()
 
     restarted = open_worker(tmp_path)
@@ -163,8 +171,8 @@ async def test_data_not_held_for_longer_than_tombstones_last_is_discarded(
     first = open_worker(tmp_path)
     await first.take(0, 1, generation=1)
     for partition, offset in ((0, 0), (1, 0)):
-        first.table.put(b"k%d" % partition, b"v", partition)
-        first.ack(first.sent[-1], offset=offset)
+        await first.put(b"k%d" % partition, b"v", partition)
+        await first.ack(first.sent[-1], offset=offset)
     await first.store.stop()
 
     later = time.time() + rocksdb_store.STALE_AFTER_S + 60
