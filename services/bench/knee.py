@@ -50,7 +50,7 @@ def step_verdict(step: Mapping[str, Any], max_p99_ms: float = MAX_P99_MS) -> Ste
         if verdict is None:
             reasons.append(f"no {consumer} backlog figure")
         elif not verdict["passed"]:
-            reasons.append(f"{consumer} backlog growing {verdict['window_slope_per_s']:+,.0f}/s")
+            reasons.append(f"{consumer} backlog growing {verdict['trough_slope_per_s']:+,.0f}/s")
     return StepVerdict(step["offered_rate"], not reasons, tuple(reasons))
 
 

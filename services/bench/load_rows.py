@@ -30,7 +30,7 @@ def knee_rows(knee: Mapping[str, Any] | None) -> list[Row]:
     rows: list[Row] = []
     for step in knee["steps"]:
         backlog = step.get("backlog") or {}
-        slopes = ", ".join(f"{c} {v['window_slope_per_s']:+,.0f}/s" for c, v in backlog.items() if v)
+        slopes = ", ".join(f"{c} {v['trough_slope_per_s']:+,.0f}/s" for c, v in backlog.items() if v)
         rows.append((f"knee step {step['offered_rate']:,.0f} ev/s",
                      ("held" if step["held"] else "NOT held (" + "; ".join(step["reasons"]) + ")")
                      + f": accepted {step['achieved_rate']:,.0f}/s; end-to-end {_lag(step['lag'])}"

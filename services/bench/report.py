@@ -69,8 +69,8 @@ def _sustained_rows(results: Results) -> list[tuple[str, str]]:
         for consumer, v in (s.get("backlog") or {}).items():
             if v:
                 rows.append((f"sustained {consumer} lag",
-                             f"max {v['max_lag']:,}, final {v['final_lag']:,}, slope last 10 s "
-                             f"{v['window_slope_per_s']:+.0f} ev/s"))
+                             f"max {v['max_lag']:,}, final {v['final_lag']:,}, troughs' slope "
+                             f"{v['trough_slope_per_s']:+.0f} ev/s"))
         rows.append(live_lag_row("sustained live tables lag", s))
     w = field_at(results, "sustained_with_routing")
     if w and w.get("lag"):

@@ -53,28 +53,38 @@ def slope(points: Sequence[tuple[float, float]]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class BacklogVerdict:
-    """Whether a consumer kept up: its lag over the final window did not trend up."""
+    """Whether a consumer kept up: the troughs of its lag did not trend up."""
 
     samples: int
     max_lag: int
     final_lag: int
-    window_slope_per_s: float
-    """Growth of the lag over the final window, events per second (negative: shrinking)."""
+    trough_slope_per_s: float
+    """Growth of the lag's troughs (the least lag of each window after the first), events
+    per second (negative: shrinking)."""
     max_slope_per_s: float
     passed: bool
 
 
 def backlog_verdict(samples: Sequence[tuple[float, int]], window_s: float,
                     max_slope_per_s: float) -> BacklogVerdict | None:
-    """Judge a lag series `(seconds, lag)`: pass when the slope over the last `window_s`
-    seconds is at most `max_slope_per_s` (a sawtooth from periodic commits averages out)."""
+    """Judge a lag series `(seconds, lag)`: pass when the least lag of each `window_s`
+    window, after the first (start-up), grows by at most `max_slope_per_s`. A lag read
+    from committed offsets is a sawtooth (it climbs between commits, seconds apart, and
+    drops at each), whose slope over any one window says nothing; its troughs rise only
+    when the consumer falls behind."""
     if not samples:
         return None
-    end = samples[-1][0]
-    window = [(t, float(lag)) for t, lag in samples if t >= end - window_s]
-    growth = slope(window)
+    began = samples[0][0]
+    troughs: dict[int, tuple[float, float]] = {}
+    for t, lag in samples:
+        window = int((t - began) // window_s)
+        if window >= 1 and (window not in troughs or lag < troughs[window][1]):
+            troughs[window] = (t, float(lag))
+    points = list(troughs.values()) if len(troughs) >= 2 else \
+        [(t, float(lag)) for t, lag in samples]
+    growth = slope(points)
     return BacklogVerdict(samples=len(samples), max_lag=max(lag for _, lag in samples),
-                          final_lag=samples[-1][1], window_slope_per_s=growth,
+                          final_lag=samples[-1][1], trough_slope_per_s=growth,
                           max_slope_per_s=max_slope_per_s, passed=growth <= max_slope_per_s)
 
 

@@ -77,7 +77,7 @@ def _sustained(results: Results) -> list[Target]:
         verdict = field_at(results, "sustained", "backlog", consumer)
         out.append(Target(f"sustained: {consumer} backlog not growing",
                           "n/a" if verdict is None else
-                          f"{verdict['window_slope_per_s']:+.0f} ev/s over last 10 s",
+                          f"{verdict['trough_slope_per_s']:+.0f} ev/s (slope of 10 s troughs)",
                           f"<= {verdict['max_slope_per_s']:.0f} ev/s" if verdict else "flat",
                           None if verdict is None else bool(verdict["passed"])))
     offered = field_at(results, "sustained", "offered_rate")

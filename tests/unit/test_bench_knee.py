@@ -8,7 +8,7 @@ from services.bench.knee import StepVerdict, knee_of, step_verdict
 def _step(rate: float, p99: float = 120.0, accepted: float | None = None,
           worker_slope_ok: bool = True, unseen: int = 0) -> dict[str, Any]:
     def backlog(ok: bool) -> dict[str, Any]:
-        return {"window_slope_per_s": 10.0 if ok else 900.0, "passed": ok}
+        return {"trough_slope_per_s": 10.0 if ok else 900.0, "passed": ok}
 
     return {"offered_rate": rate, "achieved_rate": rate if accepted is None else accepted,
             "probes_unseen": unseen,

@@ -7,7 +7,7 @@ from services.bench.report import render_table, targets
 
 
 def _step(rate: float, held: bool) -> dict[str, Any]:
-    verdict = {"window_slope_per_s": 2.0, "passed": True}
+    verdict = {"trough_slope_per_s": 2.0, "passed": True}
     return {"offered_rate": rate, "achieved_rate": rate, "held": held,
             "reasons": [] if held else ["end-to-end p99 900 ms"],
             "lag": {"count": 600, "p50_ms": 40.0, "p99_ms": 120.0 if held else 900.0,
@@ -18,7 +18,7 @@ def _step(rate: float, held: bool) -> dict[str, Any]:
 
 
 def _results(p99: float, worker_eps: float, ratio: float) -> dict[str, Any]:
-    verdict = {"samples": 60, "max_lag": 900, "final_lag": 100, "window_slope_per_s": -3.0,
+    verdict = {"samples": 60, "max_lag": 900, "final_lag": 100, "trough_slope_per_s": -3.0,
                "max_slope_per_s": 100.0, "passed": True}
     return {
         "sustained": {"offered_rate": 2000.0, "duration_s": 60.0, "offered": 120_000,

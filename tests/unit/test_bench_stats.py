@@ -56,16 +56,23 @@ def test_a_steady_sawtooth_lag_is_not_a_growing_backlog() -> None:
     assert verdict.max_lag == 3000
 
 
+def test_troughs_that_rise_fail_even_when_the_peaks_do_not() -> None:
+    # Commits every 3 s: the lag drops to what is left after each; here that grows.
+    series = [(float(t), 20_000 if t % 3 == 2 else 150 * t) for t in range(60)]
+    verdict = backlog_verdict(series, window_s=10, max_slope_per_s=100)
+    assert verdict is not None and not verdict.passed
+    assert verdict.trough_slope_per_s == pytest.approx(150)
+
+
 def test_a_lag_that_keeps_rising_fails() -> None:
     series = [(float(t), 400 * t) for t in range(60)]
     verdict = backlog_verdict(series, window_s=10, max_slope_per_s=100)
     assert verdict is not None and not verdict.passed
-    assert verdict.window_slope_per_s == pytest.approx(400)
+    assert verdict.trough_slope_per_s == pytest.approx(400)
     assert verdict.final_lag == 400 * 59
 
 
-def test_only_the_final_window_is_judged() -> None:
-    # A start-up spike that has drained away by the end passes.
+def test_a_start_up_spike_that_drains_away_passes() -> None:
     series = [(float(t), max(0, 20_000 - 2000 * t)) for t in range(60)]
     verdict = backlog_verdict(series, window_s=10, max_slope_per_s=100)
     assert verdict is not None and verdict.passed
