@@ -149,3 +149,18 @@ def test_the_memo_keeps_one_state_per_key_and_only_for_its_bytes(monkeypatch: An
     reloaded = state_codec.load_remembered(AgentState, old_raw, b"a1")  # not the latest
     assert reloaded == old and reloaded is not old
     assert state_codec.load_remembered(AgentState, new_raw, b"a2") is not new  # another key
+
+
+def test_dumped_states_take_only_the_memory_of_their_length() -> None:
+    # orjson's own bytes hold its whole ~16 KiB write buffer; a table holds one per key.
+    import tracemalloc
+
+    from projections.state_codec import dump
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [dump({"conversation_id": f"c-{n}", "messages_in": n}) for n in range(500)]
+        grew = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grew < 500 * 512, f"{grew / 500:.0f} bytes per {len(kept[0])}-byte state"
