@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from services.runtime.settings import Settings
 
@@ -48,11 +48,20 @@ def latest_by_key(settings: Settings, topic: str, done: Callable[[dict[bytes, An
                   timeout_s: float = REPLAY_DEADLINE_S) -> dict[bytes, Any]:
     """Read `topic` (its logical name) from the start, keeping the latest record per key,
     until `done(records)`."""
-    consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
+    # Partitions assigned by hand: a subscription without a group is assigned when a
+    # metadata update names the topic, and once (in CI, 2026-12-03) none did for the whole
+    # wait: the consumer read nothing of a topic that held records.
+    name = settings.topic(topic)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
                              auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
     latest: dict[bytes, Any] = {}
     deadline = time.monotonic() + timeout_s
     try:
+        while not (partitions := consumer.partitions_for_topic(name)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: no partitions known within {timeout_s}s")
+            time.sleep(0.1)  # polling interval of a deadline wait
+        consumer.assign([TopicPartition(name, p) for p in sorted(partitions)])
         while time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
