@@ -23,6 +23,13 @@ from aiokafka.partitioner import murmur2
 from aiokafka.structs import RecordMetadata
 
 
+def producer_of(app: Any) -> AIOKafkaProducer:
+    """The aiokafka producer under a Faust app's producer (started with the app). Faust
+    keeps it behind a private accessor; this is the one place that reaches for it."""
+    producer: AIOKafkaProducer = app.producer._ensure_producer()
+    return producer
+
+
 def key_partition(key: bytes, partitions: int) -> int:
     """The partition of `partitions` a keyed send puts `key` in: Kafka's clients' default
     partitioner (murmur2 of the key), which every producer of a topic must share."""

@@ -10,7 +10,7 @@ import faust
 from faust.types import StoreT
 from yarl import URL
 
-from streams.batch_send import Outgoing, SentBatch, send_batches
+from streams.batch_send import Outgoing, SentBatch, producer_of, send_batches
 from streams.rocksdb_store import BatchRocksDBStore
 
 
@@ -83,8 +83,8 @@ class BatchTable(faust.Table):
                 batch.delivered.add_done_callback(partial(self._batch_delivered, batch, generation))
 
     async def _send(self, records: list[Outgoing]) -> list[SentBatch]:
-        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
-        return await send_batches(producer, self.changelog_topic.get_topic_name(), records)
+        return await send_batches(producer_of(self.app), self.changelog_topic.get_topic_name(),
+                                  records)
 
     def _batch_delivered(self, batch: SentBatch, generation: int,
                          delivered: asyncio.Future[Any]) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import faust
 
+from streams.batch_send import producer_of
+
 
 def track_produced_topics(app: faust.App, names: Iterable[str]) -> None:
     """Add `names` to the producer's tracked metadata topics as the app starts."""
@@ -24,9 +26,7 @@ def track_produced_topics(app: faust.App, names: Iterable[str]) -> None:
 
     @app.task
     async def track() -> None:
-        # Faust keeps its aiokafka producer behind a private accessor; there is no
-        # public way to reach the client's metadata.
-        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+        producer = producer_of(app)
         for name in wanted:
             producer.client.add_topic(name)
         await producer.client.force_metadata_update()

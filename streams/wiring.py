@@ -17,7 +17,7 @@ from projections.dedupe import Position
 from schemas import deadletter, topics
 from schemas.topics import TopicSpec
 from services.runtime.settings import Settings
-from streams.batch_send import Outgoing, key_partition, send_batches
+from streams.batch_send import Outgoing, key_partition, producer_of, send_batches
 from streams.batch_table import BatchTable
 from streams.batches import (
     BatchOutcome,
@@ -158,7 +158,7 @@ async def _write(w: Wiring, events: Sequence[EventT], outcome: BatchOutcome, tab
     for key, (state, index) in outcome.states.items():
         table.put(key, state, events[index].message.partition)
     await table.publish()
-    producer = table.app.producer._ensure_producer()  # type: ignore[attr-defined]
+    producer = producer_of(table.app)
     by_queue, by_agent = outcome.rekeyed()
     for name, records in ((CHANGES_BY_QUEUE, by_queue), (CHANGES_BY_AGENT, by_agent)):
         if records:
