@@ -98,6 +98,18 @@ def decode_batch(records: Iterable[SourceRecord]) -> DecodedBatch:
     return DecodedBatch(tuple(events), tuple(rejects), next_offsets)
 
 
+def from_offsets(batch: DecodedBatch, stored: Mapping[TopicPartition, int]) -> DecodedBatch:
+    """The part of a batch at or above each partition's `stored` next offset (what is not
+    projected yet: a redelivered record below it was)."""
+    def fresh(topic: str, partition: int, offset: int) -> bool:
+        return offset >= stored.get((topic, partition), 0)
+    # A partition's next offset is its highest record's + 1: kept if any of its records is.
+    return DecodedBatch(
+        tuple(e for e in batch.events if fresh(e[0].topic, e[0].partition, e[0].offset)),
+        tuple(r for r in batch.rejects if fresh(r.topic, r.partition, r.offset)),
+        {tp: n for tp, n in batch.next_offsets.items() if n > stored.get(tp, 0)})
+
+
 def conversation_ids(batch: DecodedBatch) -> set[str]:
     """Conversations whose state the batch needs."""
     return {e.subject for _, e in batch.events if not _is_agent_event(e)}

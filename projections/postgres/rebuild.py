@@ -20,6 +20,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from projections.postgres.batch import SourceRecord
+from projections.postgres.known_states import Known
 from projections.postgres.migrate import DEFAULT_SCHEMA, drop_schema, migrate
 from projections.postgres.progress import Progress
 from projections.postgres.projector import TOPICS
@@ -64,12 +65,13 @@ def rebuild(settings: Settings, schema: str = DEFAULT_SCHEMA) -> RebuildStats:
             consumer.seek_to_beginning(*tps)
             ends = {tp: n for tp, n in consumer.end_offsets(tps).items()}
             progress = Progress(log, f"rebuild {schema}")
+            known = Known()  # the only writer of a fresh schema: what it wrote is what is stored
             while _remaining(consumer, ends):
                 polled = consumer.poll(timeout_ms=500, max_records=BATCH)
                 records = [SourceRecord(r.topic, r.partition, r.offset, r.value)
                            for tp, recs in polled.items() for r in recs if r.offset < ends[tp]]
                 if records:
-                    rows = project_records(conn, schema, records)
+                    rows = project_records(conn, schema, records, known=known)
                     stats.events += rows.events
                     stats.rejects += len(rows.rejects)
                 if progress.due():

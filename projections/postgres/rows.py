@@ -1,15 +1,16 @@
-"""Projection states as the column tuples of the read-model tables (pure).
+"""Projection states as the rows of the read-model tables (pure).
 
 The column lists here are the single description of each table's layout that
-the store writes with; they follow `migrations/`.
+the store writes with; they follow `migrations/`. A row is written as one JSON
+object, each column its field of the same name, read out by PostgreSQL: a
+conversation's or an agent's state (whole, in the `state` column too), a
+`WaitingRow`. A unit test holds every column to a field.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-import orjson
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
@@ -29,32 +30,12 @@ WAITING_COLUMNS: tuple[str, ...] = (
     "conversation_id", "queue", "priority", "channel", "since", "offered_to", "language",
     "required_skills",
 )
-JSONB_COLUMNS = frozenset({"state", "skills", "capacity", "holding", "required_skills"})
-"""Columns passed as JSON text and cast to jsonb by the store."""
-
-Row = tuple[object, ...]
 
 
-def _json(value: object) -> str:
-    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
-
-
-def conversation_row(s: ConversationState) -> Row:
-    """The `conversations` row of a state, in `CONVERSATION_COLUMNS` order."""
-    return (
-        s.conversation_id, s.channel, s.mode, s.customer_id, s.queue, s.priority, s.phase,
-        s.substatus, s.agent_id, s.started_at, s.first_queued_at, s.queued_at,
-        s.first_assigned_at, s.first_customer_message_at, s.first_human_reply_at,
-        s.resolved_at, s.abandoned_at, s.resolved_by, s.messages_in, s.messages_out_agent,
-        s.messages_out_bot, s.offers, s.transfers, s.escalations, s.reopens, s.csat, s.nps,
-        s.ces, s.last_event_at, dump(s).decode(),
-    )
-
-
-def agent_row(s: AgentState) -> Row:
-    """The `agents` row of a state, in `AGENT_COLUMNS` order."""
-    return (s.agent_id, s.logged_in, s.status, s.status_since, _json(s.skills),
-            _json(s.capacity), _json(s.holding), dump(s).decode())
+def state_json(state: ConversationState | AgentState) -> str:
+    """A state as the JSON its row is written from: its `state` column, and every other
+    column its field of the same name (`store.write_batch`)."""
+    return dump(state).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +53,9 @@ class WaitingRow:
     """What an agent needs to take it; the read API counts the agents who have it
     (`projections.queues.staffing`)."""
 
-    def values(self) -> Row:
-        """The row in `WAITING_COLUMNS` order."""
-        return (self.conversation_id, self.queue, self.priority, self.channel, self.since,
-                self.offered_to, self.language, _json(self.required_skills))
+    def json(self) -> str:
+        """The JSON the row is written from: each column its field of the same name."""
+        return dump(self).decode()
 
 
 def waiting_row(s: ConversationState) -> WaitingRow | None:

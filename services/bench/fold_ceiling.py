@@ -20,8 +20,8 @@ from projections.postgres.batch import (
     fold_conversations,
     project,
 )
-from projections.postgres.projector import MAX_RECORDS
-from projections.postgres.rows import agent_row, conversation_row
+from projections.postgres.consumer import MAX_RECORDS
+from projections.postgres.rows import state_json
 from schemas.topics import CONVERSATIONS
 from services.bench.corpus import CorpusEvent
 from services.runtime.gc_policy import batch_folds
@@ -102,9 +102,9 @@ def _projector_folds_eps(events: Sequence[CorpusEvent]) -> float:
                                               if c in conversations})
         rows = project(folded, {a: agents[a] for a in agent_ids(folded) if a in agents})
         for c in rows.conversations:
-            conversation_row(c)
+            state_json(c)
             conversations[c.conversation_id] = c
         for a in rows.agents:
-            agent_row(a)
+            state_json(a)
             agents[a.agent_id] = a
     return len(events) / (time.perf_counter() - started)

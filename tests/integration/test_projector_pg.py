@@ -20,15 +20,19 @@ from psycopg import sql
 from tests_support import wait_for
 
 from projections.agents.state import AgentState
+from projections.dedupe import Position
 from projections.postgres.batch import SourceRecord, decode_batch, fold_conversations, project
+from projections.postgres.known_states import Known, KnownStates
 from projections.postgres.migrate import migrate
+from projections.postgres.plan import plan
 from projections.postgres.projector import run_projector
-from projections.postgres.rows import CONVERSATION_COLUMNS, JSONB_COLUMNS, conversation_row
+from projections.postgres.rows import state_json
 from projections.postgres.sample_log import sample_log
-from projections.postgres.store import connect, load_agents, read_offsets, write_batch
-from projections.postgres.writer import project_records
+from projections.postgres.store import connect, load_agents, new_stamp, read_offsets, write_batch
+from projections.postgres.writer import Stale, project_decoded, project_records, write_planned
 from projections.replay import ReadModels, fold, fold_log
 from projections.state_codec import dump, load
+from schemas.codec import decode as decode_value
 from schemas.codec import encode
 from schemas.envelope import new_event
 from schemas.events.agent import LoggedIn
@@ -159,7 +163,7 @@ def test_poison_records_are_kept_as_rejects_and_the_projector_goes_on(pg_setting
 def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: str) -> None:
     with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
         assert migrate(conn, schema) == ["001_read_models", "002_queue_staffing",
-                                         "003_staffing_at_read_time"]
+                                         "003_staffing_at_read_time", "004_write_stamps"]
         assert migrate(conn, schema) == []
         tables = {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
@@ -181,11 +185,11 @@ def test_migration_002_fills_in_what_rows_written_before_it_lack(pg_settings: Se
                   source="test", time=T0)]).conversations[cid]
     with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
         assert migrate(conn, schema, until="001_read_models") == ["001_read_models"]
-        values = sql.SQL(", ").join(sql.SQL("%s::jsonb" if c in JSONB_COLUMNS else "%s")
-                                    for c in CONVERSATION_COLUMNS)
-        conn.execute(sql.SQL("INSERT INTO {}.conversations ({}) VALUES ({})").format(
-            sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, CONVERSATION_COLUMNS)),
-            values), conversation_row(state))
+        # A row as version 001 wrote it: every column from the state's field of that name.
+        conn.execute(sql.SQL(
+            "INSERT INTO {0}.conversations SELECT (jsonb_populate_record(NULL::{0}.conversations,"
+            " %s::jsonb || jsonb_build_object('state', %s::jsonb))).*").format(
+            sql.Identifier(schema)), (state_json(state), state_json(state)))
         conn.execute(sql.SQL("INSERT INTO {}.queue_waiting VALUES (%s, 'billing', 0, 'chat', %s,"
                              " NULL)").format(sql.Identifier(schema)), (cid, T0))
         assert migrate(conn, schema, until="002_queue_staffing") == ["002_queue_staffing"]
@@ -209,7 +213,8 @@ def test_migration_003_leaves_no_sql_copy_of_agent_eligibility(pg_settings: Sett
                 " WHERE n.nspname = %s", (schema,)).fetchall()}
 
         assert functions() == {"agent_fits", "free_slots"}
-        assert migrate(conn, schema) == ["003_staffing_at_read_time"]
+        assert migrate(conn, schema, until="003_staffing_at_read_time") == [
+            "003_staffing_at_read_time"]
         assert functions() == set()
         cur = conn.execute(sql.SQL("SELECT * FROM {}.queue_live").format(sql.Identifier(schema)))
         assert [d.name for d in cur.description or ()] == [
@@ -277,7 +282,7 @@ def test_two_projectors_folding_one_new_agent_keep_both_updates(pg_settings: Set
         outcome: list[object] = []
         with first.transaction():
             decoded = decode_batch(login_batch)
-            agents = load_agents(first, schema, {agent})
+            agents = load_agents(first, schema, {agent}, KnownStates(8))
             assert agents == {}
             racing = threading.Thread(target=lambda: outcome.append(
                 project_records(second, schema, conversation_batch)))
@@ -292,3 +297,51 @@ def test_two_projectors_folding_one_new_agent_keep_both_updates(pg_settings: Set
             (agent,)).fetchone()[0])  # type: ignore[index]
     assert stored.logged_in and stored.name == "Ann"
     assert stored.holding == {"sms": (cid,)}
+
+
+def _messages_in(conn: psycopg.Connection[Any], schema: str, cid: str) -> int:
+    row = conn.execute(sql.SQL("SELECT messages_in FROM {}.conversations"
+                               " WHERE conversation_id = %s").format(sql.Identifier(schema)),
+                       (cid,)).fetchone()
+    return int(row[0]) if row else -1
+
+
+def test_a_batch_folded_ahead_over_rows_another_writer_changed_writes_nothing(
+        pg_settings: Settings, schema: str) -> None:
+    # The projector folds batch N+1 from the states it remembers writing in batch N.
+    # If another writer (a zombie instance, a hand-run projection) changed a row in
+    # between, the plan is refused under the row locks and nothing of it is written;
+    # the batch path then folds it from what is stored.
+    prefix = f"s{uuid.uuid4().hex[:6]}-"
+    cid, agent = f"{prefix}conv", f"{prefix}agent"
+    first = [new_event(ConversationStarted(channel="sms", mode="async", customer_id="c",
+                                           queue="billing"), subject=cid, source="test", time=T0),
+             new_event(MessageReceived(message_id="m0"), subject=cid, source="test", time=T0)]
+    later = [new_event(MessageReceived(message_id=f"m{n}"), subject=cid, source="test",
+                       time=T0 + timedelta(seconds=n)) for n in (1, 2)]
+    login = new_event(LoggedIn(name="Ann"), subject=agent, source="test", time=T0)
+    records = [SourceRecord(CONVERSATIONS, 0, n, encode(e)) for n, e in enumerate([*first, *later])]
+    with connect(pg_settings.database_url, autocommit=True) as ours, \
+            connect(pg_settings.database_url, autocommit=True) as other:
+        migrate(ours, schema)
+        known = Known()
+        project_decoded(ours, schema, decode_batch([*records[:2],
+                                                    SourceRecord(AGENTS, 0, 0, encode(login))]),
+                        known=known)
+        project_records(other, schema, [records[2]])  # m1, written by someone else
+        planned = plan(decode_batch([records[3]]), known, new_stamp())
+        assert planned is not None and planned.conversations == {
+            cid: known.conversations.peek(cid)[0]}  # type: ignore[index]
+        with pytest.raises(Stale, match="conversation"):
+            write_planned(ours, schema, planned)
+        assert _messages_in(ours, schema, cid) == 2  # the plan wrote nothing
+        project_decoded(ours, schema, decode_batch([records[3]]), known=known)
+        assert _messages_in(ours, schema, cid) == 3
+        # A plan of records already projected is refused on the offsets alone.
+        again = plan(decode_batch([records[3]]), known, new_stamp())
+        assert again is not None
+        with pytest.raises(Stale, match="projected already"):
+            write_planned(ours, schema, again)
+        log = [(decode_value(r.value or b""), Position(r.partition, r.offset)) for r in records]
+        log.append((login, Position(0, 0)))
+        assert_rows_equal_fold(ours, schema, prefix, fold_log(log))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,14 @@ from projections.postgres.batch import (
     fold_conversations,
     project,
 )
-from projections.postgres.rows import WaitingRow, conversation_row, waiting_row
+from projections.postgres.rows import (
+    AGENT_COLUMNS,
+    CONVERSATION_COLUMNS,
+    WAITING_COLUMNS,
+    WaitingRow,
+    state_json,
+    waiting_row,
+)
 from projections.postgres.sample_log import sample_log
 from projections.replay import Sourced, fold, fold_log
 from schemas.codec import decode, encode
@@ -213,6 +221,16 @@ def test_only_the_agents_a_change_fans_out_to_are_loaded() -> None:
 
 def test_rows_carry_the_full_state_and_no_waiting_row_when_not_waiting() -> None:
     state = fold([started("c-7", T0)]).conversations["c-7"]
-    row = conversation_row(state)
-    assert row[0] == "c-7" and orjson.loads(row[-1])["conversation_id"] == "c-7"  # type: ignore[arg-type]
+    assert orjson.loads(state_json(state))["conversation_id"] == "c-7"
     assert waiting_row(state) is None
+
+
+@pytest.mark.parametrize(("columns", "written_from"), [
+    (CONVERSATION_COLUMNS, ConversationState), (AGENT_COLUMNS, AgentState),
+    (WAITING_COLUMNS, WaitingRow)])
+def test_every_column_is_the_field_of_the_same_name_of_what_its_row_is_written_from(
+        columns: tuple[str, ...], written_from: type) -> None:
+    # PostgreSQL fills each column from the JSON field of the same name: a column
+    # without one would silently stay NULL.
+    fields = {f.name for f in dataclasses.fields(written_from)}
+    assert set(columns) - {"state"} <= fields
