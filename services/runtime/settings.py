@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from schemas.topics import ALL_TOPICS, topic_for_type
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +20,8 @@ TOPIC_NAME_MAX = 249
 """Kafka's longest topic name."""
 _TOPIC_CHARS = re.compile(r"[A-Za-z0-9._-]*")
 """Kafka's legal topic name characters."""
+_FAUST_TOPIC_SUFFIX = "-__assignor-__leader"
+"""The longest name Faust gives a topic of its own: `<app id>` and this."""
 
 
 class SettingsError(ValueError):
@@ -112,14 +117,62 @@ def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
     return tuple(keys)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+PORT = (1, 65_535)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, bounds: tuple[int, int]) -> int:
+    """A whole number within `bounds` (inclusive); unset or empty: `default`."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    low, high = bounds
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} must be between {low:,} and {high:,}")
+    return value
+
+
+def bootstrap_servers(raw: str) -> str:
+    """`host:port[,host:port...]`, as every Kafka client takes it."""
+    for entry in raw.split(","):
+        host, sep, port = entry.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not PORT[0] <= int(port) <= PORT[1]:
+            raise SettingsError(
+                f"KAFKA_BOOTSTRAP_SERVERS={raw!r}: {entry.strip()!r} is not host:port; give "
+                "a comma-separated list such as broker1:9092,broker2:9092")
+    return raw
+
+
+def database_url(raw: str) -> str:
+    """A libpq connection string (postgresql://... or key=value pairs)."""
+    try:
+        ports = str(conninfo_to_dict(raw).get("port") or "5432").split(",")
+        if not all(p.isdigit() and PORT[0] <= int(p) <= PORT[1] for p in ports):
+            raise psycopg.ProgrammingError(f"port {','.join(ports)!r} is not a port number")
+    except psycopg.ProgrammingError as exc:
+        raise SettingsError(
+            f"DATABASE_URL is not a PostgreSQL connection string ({exc}); give one such as "
+            "postgresql://user@host:5432/switchboard") from None
+    return raw
+
+
+def worker_id(raw: str, prefix: str) -> str:
+    """The worker's Faust app id: its consumer group and the start of Faust's own topics
+    (`<prefix><id>-__assignor-__leader`), so Kafka's topic characters, short enough."""
+    room = TOPIC_NAME_MAX - len(prefix) - len(_FAUST_TOPIC_SUFFIX)
+    if not raw or not _TOPIC_CHARS.fullmatch(raw):
+        raise SettingsError(
+            f"SWITCHBOARD_WORKER_ID={raw!r} must be letters, digits, '.', '_' and '-', at least "
+            "one (it names the worker's consumer group and topics)")
+    if len(raw) > room:
+        raise SettingsError(
+            f"SWITCHBOARD_WORKER_ID is {len(raw)} characters; with the {len(prefix)} of "
+            f"SWITCHBOARD_TOPIC_PREFIX, at most {max(room, 0)} keep the worker's topic names "
+            f"within Kafka's {TOPIC_NAME_MAX}")
+    return raw
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
@@ -150,33 +203,40 @@ def topic_prefix(raw: str) -> str:
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings from environment variables (see README, Configuration)."""
+    """Build the settings from environment variables (see README, Configuration); a value
+    that cannot be used raises SettingsError naming the variable and what it accepts."""
     env = os.environ if env is None else env
-    kafka_port = _int(env, "SWITCHBOARD_KAFKA_PORT", 9092)
-    pg_port = _int(env, "SWITCHBOARD_PG_PORT", 55432)
-    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{kafka_port}"
-    database_url = env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{pg_port}/switchboard"
+    kafka_port = _int(env, "SWITCHBOARD_KAFKA_PORT", 9092, PORT)
+    pg_port = _int(env, "SWITCHBOARD_PG_PORT", 55432, PORT)
+    bootstrap = bootstrap_servers(env.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{kafka_port}")
+    database = database_url(
+        env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{pg_port}/switchboard")
+    prefix = topic_prefix(env.get("SWITCHBOARD_TOPIC_PREFIX", ""))
+    ingest_host = env.get("SWITCHBOARD_INGEST_HOST", "127.0.0.1")
+    if not ingest_host.strip():
+        raise SettingsError("SWITCHBOARD_INGEST_HOST is empty; give an address to listen on, "
+                            "such as 127.0.0.1 or 0.0.0.0")
     keys_spec = env.get("SWITCHBOARD_API_KEYS")
     api_keys = (parse_api_keys(keys_spec) if keys_spec
                 else (ApiKey(DEV_API_KEY, ALL_SCOPES),))
     return Settings(
         kafka_bootstrap_servers=bootstrap,
         kafka_embedded=not env.get("KAFKA_BOOTSTRAP_SERVERS"),
-        topic_prefix=topic_prefix(env.get("SWITCHBOARD_TOPIC_PREFIX", "")),
-        topic_partitions=_int(env, "SWITCHBOARD_PARTITIONS", 6),
-        topic_replication=_int(env, "SWITCHBOARD_REPLICATION", 1),
-        database_url=database_url,
+        topic_prefix=prefix,
+        topic_partitions=_int(env, "SWITCHBOARD_PARTITIONS", 6, (1, 10_000)),
+        topic_replication=_int(env, "SWITCHBOARD_REPLICATION", 1, (1, 32_767)),
+        database_url=database,
         postgres_embedded=not env.get("DATABASE_URL"),
         postgres_port=pg_port,
-        ingest_host=env.get("SWITCHBOARD_INGEST_HOST", "127.0.0.1"),
-        ingest_port=_int(env, "SWITCHBOARD_INGEST_PORT", 8080),
-        max_body_bytes=_int(env, "SWITCHBOARD_MAX_BODY_BYTES", 1_048_576),
-        max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000),
+        ingest_host=ingest_host,
+        ingest_port=_int(env, "SWITCHBOARD_INGEST_PORT", 8080, PORT),
+        max_body_bytes=_int(env, "SWITCHBOARD_MAX_BODY_BYTES", 1_048_576, (1_024, 1 << 30)),
+        max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000, (1, 100_000)),
         closed_horizon_s=_seconds(env, "SWITCHBOARD_CLOSED_HORIZON_S", CLOSED_HORIZON_S),
         sweep_every_s=_seconds(env, "SWITCHBOARD_SWEEP_EVERY_S", 300.0),
         api_keys=api_keys,
         cache_dir=Path(env.get("SWITCHBOARD_CACHE_DIR") or PROJECT_ROOT / ".cache"),
-        worker_app_id=env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"),
+        worker_app_id=worker_id(env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"), prefix),
         worker_data_dir=Path(env["SWITCHBOARD_WORKER_DATA_DIR"])
         if env.get("SWITCHBOARD_WORKER_DATA_DIR") else None,
     )
