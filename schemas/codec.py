@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from schemas.envelope import DATA_CONTENT_TYPE, SPECVERSION, Envelope
 from schemas.errors import DecodeError, Problem
 from schemas.events import EVENT_TYPES, EventData
+from schemas.events.bounds import MAX_YEAR, MIN_YEAR
 from schemas.fast_decoder import FastDecoder, Unsupported, compile_decoder
 from schemas.json_schema import event_schema
 from schemas.upcasting import UPCASTERS, Upcaster, upcast
@@ -171,6 +172,9 @@ def _parse_time(value: Any, path: str, problems: list[Problem]) -> datetime | No
         return None
     if parsed.tzinfo is None:
         problems.append(Problem(path, f"{value!r} has no UTC offset"))
+        return None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        problems.append(Problem(path, f"{value!r} is not in the years {MIN_YEAR}..{MAX_YEAR}"))
         return None
     return parsed
 

@@ -16,9 +16,12 @@ class Problem:
     problem: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class DecodeError(Exception):
-    """An event that is not a valid CloudEvent of a known type."""
+    """An event that is not a valid CloudEvent of a known type.
+
+    Not frozen: Python and test tools set `__traceback__` on a raised exception, which a
+    frozen (slotted) dataclass refuses with a TypeError that hides the real error."""
 
     code: ErrorCode
     message: str

@@ -14,12 +14,14 @@ with its usual error and JSON-Pointer paths.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from schemas.envelope import Envelope
 from schemas.events import EventData
+from schemas.events.bounds import MAX_YEAR, MIN_YEAR
 from schemas.slots import init_setters
 
 FastDecoder = Callable[[dict[str, Any]], "Envelope[EventData] | None"]
@@ -95,9 +97,15 @@ def _check_const(code: _Code, schema: dict[str, Any], var: str, indent: int) -> 
 
 
 def _check_string(code: _Code, schema: dict[str, Any], var: str, indent: int) -> None:
-    _only(schema, "minLength", "maxLength", "enum")
+    _only(schema, "minLength", "maxLength", "enum", "not")
     code.emit(indent, f"if type({var}) is not str:")
     code.emit(indent + 1, "return None")
+    if "not" in schema:  # only "contains none of": {"not": {"type": "string", "pattern": ...}}
+        if schema["not"].keys() != {"type", "pattern"} or schema["not"]["type"] != "string":
+            raise Unsupported(f"not {schema['not']!r}")
+        search = code.name("search", re.compile(schema["not"]["pattern"]).search)
+        code.emit(indent, f"if {search}({var}) is not None:")
+        code.emit(indent + 1, "return None")
     if "enum" in schema:
         if not all(isinstance(v, str) for v in schema["enum"]):
             raise Unsupported(f"enum {schema['enum']!r}")
@@ -137,14 +145,8 @@ def _check_object(code: _Code, schema: dict[str, Any], var: str, indent: int) ->
     code.scope["dict_"] = dict
     code.emit(indent, f"if type({var}) is not dict_:")
     code.emit(indent + 1, "return None")
-    if "properties" not in schema:  # a map: every value of one schema
-        _only(schema, "additionalProperties")
-        values = schema.get("additionalProperties")
-        if not isinstance(values, dict):
-            raise Unsupported("an object with neither properties nor a value schema")
-        item = code.name("v")
-        code.emit(indent, f"for {item} in {var}.values():")
-        _check(code, values, item, indent + 1)
+    if "properties" not in schema:  # a map: every key and every value of one schema
+        _check_map(code, schema, var, indent)
         return
     _only(schema, "properties", "required", "additionalProperties")
     if schema.get("additionalProperties") is not False:
@@ -168,11 +170,36 @@ def _check_object(code: _Code, schema: dict[str, Any], var: str, indent: int) ->
             _check(code, sub, value, indent + 1)
 
 
+def _check_map(code: _Code, schema: dict[str, Any], var: str, indent: int) -> None:
+    _only(schema, "additionalProperties", "propertyNames", "maxProperties")
+    values = schema.get("additionalProperties")
+    if not isinstance(values, dict):
+        raise Unsupported("an object with neither properties nor a value schema")
+    _check_size(code, schema, var, indent, "minProperties", "maxProperties")
+    key, item = code.name("k"), code.name("v")
+    code.emit(indent, f"for {key}, {item} in {var}.items():")
+    if "propertyNames" in schema:
+        _check(code, {"type": "string", **schema["propertyNames"]}, key, indent + 1)
+    _check(code, values, item, indent + 1)
+
+
+def _check_size(code: _Code, schema: dict[str, Any], var: str, indent: int,
+                low_key: str, high_key: str) -> None:
+    low, high = schema.get(low_key), schema.get(high_key)
+    if low is not None:
+        code.emit(indent, f"if len({var}) < {int(low)}:")
+        code.emit(indent + 1, "return None")
+    if high is not None:
+        code.emit(indent, f"if len({var}) > {int(high)}:")
+        code.emit(indent + 1, "return None")
+
+
 def _check_array(code: _Code, schema: dict[str, Any], var: str, indent: int) -> None:
-    _only(schema, "items")
+    _only(schema, "items", "minItems", "maxItems")
     code.scope["list_"] = list
     code.emit(indent, f"if type({var}) is not list_:")
     code.emit(indent + 1, "return None")
+    _check_size(code, schema, var, indent, "minItems", "maxItems")
     if "items" in schema:
         item = code.name("v")
         code.emit(indent, f"for {item} in {var}:")
@@ -185,7 +212,7 @@ def _parse_time(code: _Code, source: str, target: str, indent: int) -> None:
     code.emit(indent + 1, f"{target} = fromisoformat({source})")
     code.emit(indent, "except ValueError:")
     code.emit(indent + 1, "return None")
-    code.emit(indent, f"if {target}.tzinfo is None:")
+    code.emit(indent, f"if {target}.tzinfo is None or not {MIN_YEAR} <= {target}.year <= {MAX_YEAR}:")
     code.emit(indent + 1, "return None")
 
 

@@ -12,6 +12,7 @@ import typing
 from datetime import datetime
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from schemas.events.bounds import ID, MAX_SAFE_INTEGER, MAX_YEAR, MIN_YEAR, identifier, integer
 from schemas.events.registry import EventData
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,15 +26,16 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     "required": ["specversion", "id", "source", "type", "subject", "time", "data"],
     "properties": {
         "specversion": {"const": "1.0"},
-        "id": {"type": "string", "minLength": 1, "maxLength": 200},
-        "source": {"type": "string", "minLength": 1, "maxLength": 500},
+        "id": ID,
+        "source": identifier(500),
         "type": {"type": "string", "pattern": r"^cc\.[a-z_]+\.[a-z_]+\.v[0-9]+$"},
-        "subject": {"type": "string", "minLength": 1, "maxLength": 200},
-        "time": {"type": "string", "format": "date-time"},
+        "subject": ID,
+        "time": {"type": "string", "format": "date-time",
+                 "description": f"RFC 3339 with an offset, in the years {MIN_YEAR}..{MAX_YEAR}"},
         "datacontenttype": {"const": "application/json"},
-        "sequence": {"type": "integer", "minimum": 0},
-        "correlationid": {"type": "string", "maxLength": 200},
-        "causationid": {"type": "string", "maxLength": 200},
+        "sequence": integer(0, MAX_SAFE_INTEGER),
+        "correlationid": ID,
+        "causationid": ID,
         "data": {"type": "object"},
     },
     "additionalProperties": False,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from schemas.events.bounds import CAPACITY, LANGUAGES, SKILLS, text
 from schemas.events.registry import catalog, constrained, event_type
 from schemas.events.vocabulary import AgentStatus
 
@@ -19,10 +20,10 @@ Proficiencies = dict[str, int]
 class LoggedIn:
     """The agent started a session with skills, capacity per channel and languages."""
 
-    name: str = constrained("", maxLength=200)
-    skills: Proficiencies = field(default_factory=dict)
-    capacity: Capacity = field(default_factory=dict)
-    languages: list[str] = field(default_factory=lambda: ["en"])
+    name: str = constrained("", **text(200))
+    skills: Proficiencies = constrained(factory=dict, **SKILLS)
+    capacity: Capacity = constrained(factory=dict, **CAPACITY)
+    languages: list[str] = constrained(factory=lambda: ["en"], **LANGUAGES)
 
 
 @event_type("cc.agent.logged_out.v1")
@@ -30,7 +31,7 @@ class LoggedIn:
 class LoggedOut:
     """The agent ended the session."""
 
-    reason: str = constrained("", maxLength=200)
+    reason: str = constrained("", **text(200))
 
 
 @event_type("cc.agent.status_changed.v1")
@@ -39,7 +40,7 @@ class AgentStatusChanged:
     """Available, busy, away (with aux code) or in after-contact work."""
 
     status: AgentStatus
-    aux_code: str = constrained("", maxLength=100)
+    aux_code: str = constrained("", **text(100))
 
 
 @event_type("cc.agent.capacity_changed.v1")
@@ -47,7 +48,7 @@ class AgentStatusChanged:
 class CapacityChanged:
     """How many conversations the agent may hold at once, per channel."""
 
-    capacity: Capacity
+    capacity: Capacity = constrained(**CAPACITY)
 
 
 @event_type("cc.agent.skills_changed.v1")
@@ -55,7 +56,7 @@ class CapacityChanged:
 class SkillsChanged:
     """The agent's skills and proficiencies (1-10) changed."""
 
-    skills: Proficiencies
+    skills: Proficiencies = constrained(**SKILLS)
 
 
 AGENT_EVENTS = catalog(LoggedIn, LoggedOut, AgentStatusChanged, CapacityChanged, SkillsChanged)

@@ -5,9 +5,19 @@ The conversation id is the envelope `subject`; payloads do not repeat it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.events.bounds import (
+    CODE,
+    ID,
+    LANGUAGE_TAG,
+    PRIORITY,
+    QUEUE,
+    SKILLS,
+    integer,
+    text,
+)
 from schemas.events.registry import catalog, constrained, event_type
 from schemas.events.vocabulary import (
     AuthorType,
@@ -30,11 +40,11 @@ class ConversationStarted:
 
     channel: Channel
     mode: Mode
-    customer_id: str = constrained(minLength=1, maxLength=200)
-    queue: str = constrained(minLength=1, maxLength=100)
-    priority: int = constrained(0, minimum=0, maximum=10)
-    language: str = constrained("en", minLength=2, maxLength=16)
-    required_skills: Skills = field(default_factory=dict)
+    customer_id: str = constrained(**ID)
+    queue: str = constrained(**QUEUE)
+    priority: int = constrained(0, **PRIORITY)
+    language: str = constrained("en", **LANGUAGE_TAG)
+    required_skills: Skills = constrained(factory=dict, **SKILLS)
     started_by: StartedBy = "customer"
 
 
@@ -43,8 +53,8 @@ class ConversationStarted:
 class MessageReceived:
     """The customer sent a message."""
 
-    message_id: str = constrained(minLength=1, maxLength=200)
-    text: str = constrained("", maxLength=20000)
+    message_id: str = constrained(**ID)
+    text: str = constrained("", **text(20000))
 
 
 @event_type("cc.conversation.message_sent.v1")
@@ -52,10 +62,10 @@ class MessageReceived:
 class MessageSent:
     """An agent or a bot replied to the customer."""
 
-    message_id: str = constrained(minLength=1, maxLength=200)
+    message_id: str = constrained(**ID)
     author_type: AuthorType = "agent"
-    author_id: str = constrained(minLength=1, maxLength=200)
-    text: str = constrained("", maxLength=20000)
+    author_id: str = constrained(**ID)
+    text: str = constrained("", **text(20000))
 
 
 @event_type("cc.conversation.bot_handoff_requested.v1")
@@ -63,7 +73,7 @@ class MessageSent:
 class BotHandoffRequested:
     """The bot asked for a human, with why and how the customer feels."""
 
-    reason: str = constrained(maxLength=500)
+    reason: str = constrained(**text(500))
     sentiment: Sentiment = "neutral"
 
 
@@ -72,9 +82,9 @@ class BotHandoffRequested:
 class Queued:
     """The conversation entered a queue to wait for an agent."""
 
-    queue: str = constrained(minLength=1, maxLength=100)
-    priority: int = constrained(0, minimum=0, maximum=10)
-    required_skills: Skills = field(default_factory=dict)
+    queue: str = constrained(**QUEUE)
+    priority: int = constrained(0, **PRIORITY)
+    required_skills: Skills = constrained(factory=dict, **SKILLS)
 
 
 @event_type("cc.conversation.offered.v1")
@@ -82,7 +92,7 @@ class Queued:
 class Offered:
     """The router offered the conversation to an agent until expires_at."""
 
-    agent_id: str = constrained(minLength=1, maxLength=200)
+    agent_id: str = constrained(**ID)
     expires_at: datetime
 
 
@@ -91,8 +101,8 @@ class Offered:
 class OfferDeclined:
     """The agent declined the offer; the conversation goes back to the head of its queue."""
 
-    agent_id: str = constrained(minLength=1, maxLength=200)
-    reason: str = constrained("", maxLength=500)
+    agent_id: str = constrained(**ID)
+    reason: str = constrained("", **text(500))
 
 
 @event_type("cc.conversation.offer_accepted.v1")
@@ -100,7 +110,7 @@ class OfferDeclined:
 class OfferAccepted:
     """The agent took the offer; the router answers with `assigned` while the offer is open."""
 
-    agent_id: str = constrained(minLength=1, maxLength=200)
+    agent_id: str = constrained(**ID)
 
 
 @event_type("cc.conversation.offer_expired.v1")
@@ -108,7 +118,7 @@ class OfferAccepted:
 class OfferExpired:
     """Nobody answered the offer in time; the conversation goes back to its queue."""
 
-    agent_id: str = constrained(minLength=1, maxLength=200)
+    agent_id: str = constrained(**ID)
 
 
 @event_type("cc.conversation.assigned.v1")
@@ -116,7 +126,7 @@ class OfferExpired:
 class Assigned:
     """An agent now holds the conversation."""
 
-    agent_id: str = constrained(minLength=1, maxLength=200)
+    agent_id: str = constrained(**ID)
 
 
 @event_type("cc.conversation.transferred.v1")
@@ -124,11 +134,11 @@ class Assigned:
 class Transferred:
     """The conversation moved from an agent or queue to another agent or queue."""
 
-    from_agent_id: str | None = None
-    from_queue: str | None = None
-    to_agent_id: str | None = None
-    to_queue: str | None = None
-    reason: str = constrained("", maxLength=500)
+    from_agent_id: str | None = constrained(None, **ID)
+    from_queue: str | None = constrained(None, **QUEUE)
+    to_agent_id: str | None = constrained(None, **ID)
+    to_queue: str | None = constrained(None, **QUEUE)
+    reason: str = constrained("", **text(500))
 
 
 @event_type("cc.conversation.escalated.v1")
@@ -136,9 +146,9 @@ class Transferred:
 class Escalated:
     """The conversation went up a support tier."""
 
-    tier: int = constrained(minimum=1, maximum=5)
-    reason: str = constrained("", maxLength=500)
-    to_queue: str | None = None
+    tier: int = constrained(**integer(1, 5))
+    reason: str = constrained("", **text(500))
+    to_queue: str | None = constrained(None, **QUEUE)
 
 
 @event_type("cc.conversation.status_changed.v1")
@@ -155,7 +165,7 @@ class Resolved:
     """The conversation is resolved, by an agent, the bot or the customer."""
 
     resolved_by: ResolvedBy
-    resolution_code: str = constrained("resolved", minLength=1, maxLength=100)
+    resolution_code: str = constrained("resolved", **CODE)
 
 
 @event_type("cc.conversation.reopened.v1")
@@ -163,7 +173,7 @@ class Resolved:
 class Reopened:
     """A resolved conversation is open again."""
 
-    reason: str = constrained("", maxLength=500)
+    reason: str = constrained("", **text(500))
 
 
 @event_type("cc.conversation.abandoned.v1")
@@ -171,7 +181,7 @@ class Reopened:
 class Abandoned:
     """The customer left before an agent joined."""
 
-    reason: str = constrained("customer_left", maxLength=200)
+    reason: str = constrained("customer_left", **text(200))
 
 
 @event_type("cc.conversation.survey_sent.v1")
@@ -179,7 +189,7 @@ class Abandoned:
 class SurveySent:
     """A satisfaction survey went to the customer."""
 
-    survey_id: str = constrained(minLength=1, maxLength=200)
+    survey_id: str = constrained(**ID)
 
 
 @event_type("cc.conversation.survey_answered.v1")
@@ -187,11 +197,11 @@ class SurveySent:
 class SurveyAnswered:
     """The customer answered: CSAT 1-5, NPS 0-10, CES 1-7, comment."""
 
-    survey_id: str = constrained(minLength=1, maxLength=200)
-    csat: int | None = constrained(None, minimum=1, maximum=5)
-    nps: int | None = constrained(None, minimum=0, maximum=10)
-    ces: int | None = constrained(None, minimum=1, maximum=7)
-    comment: str = constrained("", maxLength=5000)
+    survey_id: str = constrained(**ID)
+    csat: int | None = constrained(None, **integer(1, 5))
+    nps: int | None = constrained(None, **integer(0, 10))
+    ces: int | None = constrained(None, **integer(1, 7))
+    comment: str = constrained("", **text(5000))
 
 
 CONVERSATION_EVENTS = catalog(

@@ -6,6 +6,8 @@ class name, so classes can be renamed without breaking the log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import field
 from typing import Any, ClassVar, Protocol, TypeVar
 
 
@@ -45,10 +47,12 @@ def catalog(*classes: type) -> dict[str, type[EventData]]:
     return out
 
 
-def constrained(default: Any = ..., **schema: Any) -> Any:
-    """A dataclass field carrying extra JSON Schema keywords (minimum, maxLength, ...)."""
-    from dataclasses import field
-
+def constrained(default: Any = ..., *, factory: Callable[[], Any] | None = None,
+                **schema: Any) -> Any:
+    """A dataclass field carrying extra JSON Schema keywords (the bounds of
+    `schemas.events.bounds`); `factory` makes a fresh default (a dict, a list)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"schema": schema})
     if default is ...:
         return field(metadata={"schema": schema})
     return field(default=default, metadata={"schema": schema})

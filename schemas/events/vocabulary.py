@@ -1,9 +1,11 @@
 """Closed vocabularies shared by the event catalog."""
 
-from typing import Literal
+from typing import Literal, get_args
 
 Channel = Literal["chat", "voice", "sms", "messaging", "email", "social"]
 """Where a conversation happens. chat and voice are synchronous."""
+
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 Mode = Literal["sync", "async"]
 

@@ -3,8 +3,6 @@ mapping to events (no I/O; time and ids come in a Stamp)."""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.agent import (
@@ -15,40 +13,34 @@ from schemas.events.agent import (
     SkillsChanged,
 )
 from schemas.events.vocabulary import AgentStatus
+from services.ingest.contract import CommandBody, contract
 from services.ingest.stamp import Stamp
 
 Events = list[Envelope[EventData]]
 
 
-class Body(BaseModel):
-    """Every command may say when it happened (RFC 3339 with offset); default: now."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    time: AwareDatetime | None = None
-
-
-class Login(Body):
-    name: str = Field(default="", max_length=200)
-    skills: dict[str, int] = Field(default_factory=dict)
-    capacity: dict[str, int] = Field(default_factory=dict)
-    languages: list[str] = Field(default_factory=lambda: ["en"])
+class Login(CommandBody):
+    name: str = contract(LoggedIn, "name")
+    skills: dict[str, int] = contract(LoggedIn, "skills")
+    capacity: dict[str, int] = contract(LoggedIn, "capacity")
+    languages: list[str] = contract(LoggedIn, "languages")
 
 
-class Logout(Body):
-    reason: str = Field(default="", max_length=200)
+class Logout(CommandBody):
+    reason: str = contract(LoggedOut, "reason")
 
 
-class SetAgentStatus(Body):
-    status: AgentStatus
-    aux_code: str = Field(default="", max_length=100)
+class SetAgentStatus(CommandBody):
+    status: AgentStatus = contract(AgentStatusChanged, "status")
+    aux_code: str = contract(AgentStatusChanged, "aux_code")
 
 
-class SetCapacity(Body):
-    capacity: dict[str, int]
+class SetCapacity(CommandBody):
+    capacity: dict[str, int] = contract(CapacityChanged, "capacity")
 
 
-class SetSkills(Body):
-    skills: dict[str, int]
+class SetSkills(CommandBody):
+    skills: dict[str, int] = contract(SkillsChanged, "skills")
 
 
 def login(agent_id: str, body: Login, stamp: Stamp) -> Events:

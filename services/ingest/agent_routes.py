@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 
 from services.ingest import agent_commands as commands
 from services.ingest.agent_commands import Login, Logout, SetAgentStatus, SetCapacity, SetSkills
 from services.ingest.auth import require_scope
 from services.ingest.command_shell import CommandAccepted, accepted, produce, stamp_now
+from services.ingest.contract import id_path
 from services.ingest.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"],
                    dependencies=[Depends(require_scope("agents:write"))],
                    responses=ERROR_RESPONSES)
 
-AgentId = Annotated[str, Path(min_length=1, max_length=200)]
+AgentId = Annotated[str, id_path()]
 
 
 @router.post("/{agent_id}/login", status_code=202, response_model=CommandAccepted)

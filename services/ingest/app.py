@@ -9,7 +9,13 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from services.ingest import agent_routes, conversation_routes, events_route, read_routes
+from services.ingest import (
+    agent_routes,
+    conversation_routes,
+    events_route,
+    openapi,
+    read_routes,
+)
 from services.ingest.auth import Authenticate
 from services.ingest.body_limit import BodyLimit
 from services.ingest.dedupe import DEFAULT_CAPACITY
@@ -70,6 +76,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None, *,
     _add_health(app, pub)
     if read_api:
         read_routes.register(app, settings)
+    openapi.install(app, settings.max_batch)
     return app
 
 

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from schemas.events.bounds import ID
+from schemas.events.conversation import (
+    Abandoned,
+    BotHandoffRequested,
+    ConversationStarted,
+    ConversationStatusChanged,
+    Escalated,
+    MessageSent,
+    OfferDeclined,
+    Queued,
+    Resolved,
+    SurveyAnswered,
+    Transferred,
+)
 from schemas.events.vocabulary import (
     AuthorType,
     Channel,
@@ -14,37 +28,33 @@ from schemas.events.vocabulary import (
     Sentiment,
     StartedBy,
 )
+from services.ingest.contract import CommandBody, bounded, contract, field_schema
 
 Skills = dict[str, int]
 
 
-class Body(BaseModel):
-    """Every command may say when it happened (RFC 3339 with offset); default: now."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    time: AwareDatetime | None = None
-
-
-class StartConversation(Body):
-    channel: Channel
-    customer_id: str = Field(min_length=1, max_length=200)
-    queue: str = Field(min_length=1, max_length=100)
-    priority: int = Field(default=0, ge=0, le=10)
-    language: str = Field(default="en", min_length=2, max_length=16)
-    required_skills: Skills = Field(default_factory=dict)
-    started_by: StartedBy = "customer"
-    conversation_id: str | None = Field(default=None, min_length=1, max_length=200)
+class StartConversation(CommandBody):
+    channel: Channel = contract(ConversationStarted, "channel")
+    customer_id: str = contract(ConversationStarted, "customer_id")
+    queue: str = contract(ConversationStarted, "queue")
+    priority: int = contract(ConversationStarted, "priority")
+    language: str = contract(ConversationStarted, "language")
+    required_skills: Skills = contract(ConversationStarted, "required_skills")
+    started_by: StartedBy = contract(ConversationStarted, "started_by")
+    conversation_id: str | None = bounded(ID, default=None, description=(
+        "Name the conversation to make the call safe to retry; default: a new UUID"))
 
 
-class PostMessage(Body):
+class PostMessage(CommandBody):
     """`from` customer is a received message; from agent or bot a sent one (needs author_id)."""
 
     sender: Literal["customer"] | AuthorType = Field(alias="from")
-    author_id: str | None = Field(default=None, min_length=1, max_length=200)
-    message_id: str | None = Field(default=None, min_length=1, max_length=200)
-    text: str = Field(default="", max_length=20000)
+    author_id: str | None = bounded(field_schema(MessageSent, "author_id"), default=None)
+    message_id: str | None = bounded(field_schema(MessageSent, "message_id"), default=None,
+                                     description="default: a new UUID")
+    text: str = contract(MessageSent, "text")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _author_for_replies(self) -> PostMessage:
@@ -53,35 +63,35 @@ class PostMessage(Body):
         return self
 
 
-class Handoff(Body):
+class Handoff(CommandBody):
     """The bot hands over to a human: the conversation is then queued."""
 
-    reason: str = Field(max_length=500)
-    sentiment: Sentiment = "neutral"
-    queue: str = Field(min_length=1, max_length=100)
-    priority: int = Field(default=0, ge=0, le=10)
-    required_skills: Skills = Field(default_factory=dict)
+    reason: str = contract(BotHandoffRequested, "reason")
+    sentiment: Sentiment = contract(BotHandoffRequested, "sentiment")
+    queue: str = contract(Queued, "queue")
+    priority: int = contract(Queued, "priority")
+    required_skills: Skills = contract(Queued, "required_skills")
 
 
-class Resolve(Body):
-    resolved_by: ResolvedBy
-    resolution_code: str = Field(default="resolved", min_length=1, max_length=100)
+class Resolve(CommandBody):
+    resolved_by: ResolvedBy = contract(Resolved, "resolved_by")
+    resolution_code: str = contract(Resolved, "resolution_code")
 
 
-class Abandon(Body):
-    reason: str = Field(default="customer_left", max_length=200)
+class Abandon(CommandBody):
+    reason: str = contract(Abandoned, "reason")
 
 
-class SetConversationStatus(Body):
-    status: ConversationStatus
+class SetConversationStatus(CommandBody):
+    status: ConversationStatus = contract(ConversationStatusChanged, "status")
 
 
-class Transfer(Body):
-    from_agent_id: str | None = None
-    from_queue: str | None = None
-    to_agent_id: str | None = None
-    to_queue: str | None = None
-    reason: str = Field(default="", max_length=500)
+class Transfer(CommandBody):
+    from_agent_id: str | None = contract(Transferred, "from_agent_id")
+    from_queue: str | None = contract(Transferred, "from_queue")
+    to_agent_id: str | None = contract(Transferred, "to_agent_id")
+    to_queue: str | None = contract(Transferred, "to_queue")
+    reason: str = contract(Transferred, "reason")
 
     @model_validator(mode="after")
     def _has_target(self) -> Transfer:
@@ -90,22 +100,22 @@ class Transfer(Body):
         return self
 
 
-class AnswerOffer(Body):
+class AnswerOffer(CommandBody):
     """The agent's answer to an offer the router made."""
 
-    agent_id: str = Field(min_length=1, max_length=200)
-    reason: str = Field(default="", max_length=500)
+    agent_id: str = contract(OfferDeclined, "agent_id")
+    reason: str = contract(OfferDeclined, "reason")
 
 
-class Escalate(Body):
-    tier: int = Field(ge=1, le=5)
-    reason: str = Field(default="", max_length=500)
-    to_queue: str | None = None
+class Escalate(CommandBody):
+    tier: int = contract(Escalated, "tier")
+    reason: str = contract(Escalated, "reason")
+    to_queue: str | None = contract(Escalated, "to_queue")
 
 
-class AnswerSurvey(Body):
-    survey_id: str = Field(min_length=1, max_length=200)
-    csat: int | None = Field(default=None, ge=1, le=5)
-    nps: int | None = Field(default=None, ge=0, le=10)
-    ces: int | None = Field(default=None, ge=1, le=7)
-    comment: str = Field(default="", max_length=5000)
+class AnswerSurvey(CommandBody):
+    survey_id: str = contract(SurveyAnswered, "survey_id")
+    csat: int | None = contract(SurveyAnswered, "csat")
+    nps: int | None = contract(SurveyAnswered, "nps")
+    ces: int | None = contract(SurveyAnswered, "ces")
+    comment: str = contract(SurveyAnswered, "comment")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 
 from services.ingest import conversation_mapping as mapping
 from services.ingest.auth import require_scope
@@ -15,6 +15,7 @@ from services.ingest.command_shell import (
     produce,
     stamp_now,
 )
+from services.ingest.contract import id_path
 from services.ingest.conversation_bodies import (
     Abandon,
     AnswerOffer,
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/v1/conversations", tags=["conversations"],
                    dependencies=[Depends(require_scope("conversations:write"))],
                    responses=ERROR_RESPONSES)
 
-ConversationId = Annotated[str, Path(min_length=1, max_length=200)]
+ConversationId = Annotated[str, id_path()]
 
 
 @router.post("", status_code=201, response_model=ConversationStartedBody)

@@ -94,7 +94,8 @@ def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[ErrorDetail]
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
-        400: "malformed_json, unknown_type, schema_violation, batch_too_large or empty_batch",
+        400: "malformed_json, unknown_type, schema_violation, clock_skew (a time too far "
+             "ahead), batch_too_large or empty_batch",
         401: "unauthorized: no or wrong API key (Authorization: Bearer ...)",
         403: "forbidden: the API key lacks the scope",
         413: "payload_too_large: body over the size limit",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query
@@ -21,12 +21,15 @@ from starlette.responses import Response
 from projections.postgres import queries
 from projections.postgres.migrate import DEFAULT_SCHEMA
 from projections.queues.staffing import Staffing, staffing
+from schemas.events.vocabulary import AgentStatus
 from services.ingest.auth import require_scope
+from services.ingest.contract import id_path
 from services.ingest.errors import ApiError, ErrorBody
 from services.runtime.settings import Settings
 
 READ_SCOPE = "read"
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "schema_violation: a parameter out of its bounds"},
     401: {"model": ErrorBody, "description": "no or wrong API key"},
     403: {"model": ErrorBody, "description": "the API key lacks the read scope"},
     503: {"model": ErrorBody, "description": "the read-model database is unavailable"},
@@ -73,7 +76,7 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
 
     @router.get("/conversations/{conversation_id}",
                 responses={404: {"model": ErrorBody, "description": "unknown conversation"}})
-    async def get_conversation(conversation_id: str) -> Response:
+    async def get_conversation(conversation_id: Annotated[str, id_path()]) -> Response:
         """One conversation: status, queue, agent, every milestone and counts."""
         async with connection() as conn:
             row = await queries.get_conversation(conn, schema, conversation_id)
@@ -91,7 +94,8 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
 
     @router.get("/agents")
     async def get_agents(
-            status: str | None = Query(None, description="e.g. available")) -> Response:
+            status: Annotated[AgentStatus | None, Query(
+                description="only agents in this status")] = None) -> Response:
         """Agents: status, time in status, load per channel against capacity."""
         async with connection() as conn:
             rows = await queries.list_agents(conn, schema, datetime.now(UTC), status)

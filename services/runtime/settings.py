@@ -54,6 +54,9 @@ class Settings:
     ingest_port: int = 8080
     max_body_bytes: int = 1_048_576
     max_batch: int = 1000
+    max_clock_skew_s: int = 300
+    """How far ahead of the ingest's clock an event's time may be (SWITCHBOARD_MAX_CLOCK_SKEW_S,
+    0-86,400): a later one is refused. Past times are allowed, for backfills."""
     closed_horizon_s: float = CLOSED_HORIZON_S
     """How long a closed (resolved or abandoned) conversation stays in the worker's live
     tables and the router's memory after its last event (SWITCHBOARD_CLOSED_HORIZON_S;
@@ -232,6 +235,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ingest_port=_int(env, "SWITCHBOARD_INGEST_PORT", 8080, PORT),
         max_body_bytes=_int(env, "SWITCHBOARD_MAX_BODY_BYTES", 1_048_576, (1_024, 1 << 30)),
         max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000, (1, 100_000)),
+        max_clock_skew_s=_int(env, "SWITCHBOARD_MAX_CLOCK_SKEW_S", 300, (0, 86_400)),
         closed_horizon_s=_seconds(env, "SWITCHBOARD_CLOSED_HORIZON_S", CLOSED_HORIZON_S),
         sweep_every_s=_seconds(env, "SWITCHBOARD_SWEEP_EVERY_S", 300.0),
         api_keys=api_keys,

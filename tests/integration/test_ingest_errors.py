@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -170,3 +170,58 @@ async def test_the_openapi_document_describes_the_error_shape(client: httpx.Asyn
     assert {"202", "400", "401", "403", "413", "415", "503"} <= set(responses)
     assert responses["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"}
+
+
+# Hostile values (issue 12 §1): each is refused 400 with its path, none is a 500.
+
+@pytest.mark.parametrize(("route", "body", "path"), [
+    ("/v1/agents/a1/login", {"capacity": {"chat": -1}}, "/capacity/chat"),
+    ("/v1/agents/a1/login", {"capacity": {"chat": 1_000_000_000_000}}, "/capacity/chat"),
+    ("/v1/agents/a1/login", {"skills": {"billing": 2**70}}, "/skills/billing"),
+    ("/v1/agents/a1/login", {"languages": ["en\u0000"]}, "/languages/0"),
+    ("/v1/agents/a1/login", {"priority": 1}, "/priority"),
+    ("/v1/agents/a1/skills", {"skills": {"billing": "5"}}, "/skills/billing"),
+    ("/v1/conversations", {"channel": "chat", "customer_id": "c", "queue": "q",
+                           "required_skills": {"billing": 10**30}}, "/required_skills/billing"),
+    ("/v1/conversations", {"channel": "chat", "customer_id": "c\u0000", "queue": "q"},
+     "/customer_id"),
+    ("/v1/conversations", {"channel": "chat", "customer_id": "c", "queue": "q",
+                           "priority": True}, "/priority"),
+    ("/v1/conversations/c1/messages", {"from": "customer", "text": "hi\u0000"}, "/text"),
+])
+async def test_a_hostile_value_is_refused_at_its_path(
+        client: httpx.AsyncClient, route: str, body: dict[str, Any], path: str) -> None:
+    response = await client.post(route, json=body, headers=WRITER) if "skills" not in route \
+        else await client.put(route, json=body, headers=WRITER)
+    paths = [d["path"] for d in error_of(response, 400, "schema_violation")["details"]]
+    assert path in paths
+
+
+@pytest.mark.parametrize("subject", ["c\u0000", "c\n", "\u0085"])
+async def test_an_identifier_with_a_control_character_is_refused(
+        client: httpx.AsyncClient, subject: str) -> None:
+    response = await client.post("/v1/events", json={**event(), "subject": subject}, headers=CE)
+    assert [d["path"] for d in error_of(response, 400, "schema_violation")["details"]] \
+        == ["/subject"]
+
+
+async def test_a_time_far_in_the_future_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/events", json={**event(), "time": "9999-12-31T23:59:59Z"},
+                                 headers=CE)
+    assert [d["path"] for d in error_of(response, 400, "schema_violation")["details"]] \
+        == ["/time"]
+    ahead = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    response = await client.post("/v1/events", json=[event(), {**event(), "time": ahead}],
+                                 headers=BATCH)
+    details = error_of(response, 400, "clock_skew")["details"]
+    assert [(d["index"], d["path"]) for d in details] == [(1, "/time")]
+    response = await client.post("/v1/agents/a1/logout", json={"time": ahead}, headers=WRITER)
+    assert [d["path"] for d in error_of(response, 400, "clock_skew")["details"]] == ["/time"]
+
+
+async def test_a_backfilled_and_a_slightly_early_time_are_accepted(
+        client: httpx.AsyncClient) -> None:
+    soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    for time in ("2001-02-03T04:05:06+01:00", soon):
+        response = await client.post("/v1/events", json={**event(), "time": time}, headers=CE)
+        assert response.status_code == 202, response.text

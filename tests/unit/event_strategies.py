@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from schemas.envelope import Envelope, new_event
 from schemas.events import EVENT_TYPES, EventData
+from schemas.events.bounds import CONTROL_CHARACTERS, contains
 
 AGENTS = ("a1", "a2", "a3")
 QUEUES = ("billing", "tech")
@@ -38,12 +39,17 @@ def _for_hint(hint: Any, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if hint is int:
         return st.integers(schema.get("minimum", 0), schema.get("maximum", 10))
     if hint is str:
-        return st.text(min_size=schema.get("minLength", 0), max_size=12)
+        # identifiers take no control character, free text no NUL (schemas.events.bounds)
+        banned = ("Cc",) if schema.get("not") == contains(CONTROL_CHARACTERS) else ()
+        alphabet = st.characters(exclude_categories=("Cs", *banned), exclude_characters="\0")
+        return st.text(alphabet, min_size=schema.get("minLength", 0), max_size=12)
     if hint is datetime:
         return st.integers(0, 10_000).map(lambda s: T0 + timedelta(seconds=s))
     if origin is dict:
-        return st.dictionaries(st.sampled_from(SKILLS + ("chat", "voice", "messaging")),
-                               st.integers(1, 10), max_size=3)
+        names = schema.get("propertyNames", {}).get("enum", SKILLS)
+        values = schema.get("additionalProperties", {})
+        return st.dictionaries(st.sampled_from(names), st.integers(
+            values.get("minimum", 1), values.get("maximum", 10)), max_size=3)
     if origin is list:
         return st.lists(st.sampled_from(("en", "fr", "de")), max_size=2)
     raise TypeError(hint)
@@ -73,5 +79,6 @@ def envelopes(draw: st.DrawFn, subject: str | None = None) -> Envelope[EventData
         time=T0 + timedelta(milliseconds=draw(st.integers(0, 10**9))),
         id=str(draw(st.uuids())),
         sequence=draw(st.none() | st.integers(0, 10**6)),
-        correlationid=draw(st.none() | st.text(max_size=20)),
+        correlationid=draw(st.none() | st.text(st.characters(exclude_categories=("Cs", "Cc")),
+                                                 min_size=1, max_size=20)),
     )
