@@ -6,6 +6,7 @@ take `now` as an argument (the caller reads the clock, these functions do not).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from projections.queues.staffing import Need
 from projections.state_codec import load
 
 Row = dict[str, Any]
+log = logging.getLogger(__name__)
 _STATE_FIELDS = ("language", "started_by", "tier", "resolution_code", "offered_agent_id",
                  "offer_expires_at", "agents_seen", "sentiment", "handoff_reason",
                  "required_skills", "assigned_at", "survey_sent_at", "events")
@@ -68,7 +70,19 @@ async def logged_in_agents(conn: AsyncConnection[Any], schema: str) -> list[Agen
         await cur.execute(sql.SQL(
             "SELECT state - 'recent_ids' FROM {}.agents WHERE logged_in ORDER BY agent_id"
         ).format(sql.Identifier(schema)))
-        return [load(AgentState, state) for (state,) in await cur.fetchall()]
+        return [agent for (state,) in await cur.fetchall()
+                if (agent := _loaded(state)) is not None]
+
+
+def _loaded(state: dict[str, Any]) -> AgentState | None:
+    # A stored state this code cannot read (written by another version, or damaged) counts
+    # as no agent: one row must not take the whole staffing read down.
+    try:
+        return load(AgentState, state)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        log.warning("an agent's stored state cannot be read; it is left out of staffing",
+                    exc_info=True)
+        return None
 
 
 @dataclass(frozen=True, slots=True)

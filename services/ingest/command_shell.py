@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from fastapi import Request
@@ -19,6 +18,7 @@ from services.ingest.clock_skew import refuse_future
 from services.ingest.errors import ApiError, ErrorDetail, decode_details
 from services.ingest.publisher import Published, Publisher
 from services.ingest.stamp import Stamp
+from services.ingest.unencodable import encodable
 from services.runtime.settings import Settings
 
 
@@ -52,28 +52,13 @@ async def produce(request: Request, events: Sequence[Envelope[EventData]]) -> Pu
                        for d in decode_details(exc, None)]
             raise ApiError(400, exc.code, exc.message, details) from None
         except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, a lone surrogate
-            path = unencodable_at(dataclasses.asdict(event.data))
+            path = next(iter(encodable(dataclasses.asdict(event.data))[1]), "")
             raise ApiError(400, "schema_violation", f"a value cannot be encoded: {exc}",
                            [ErrorDetail(path=path, problem=str(exc))]) from None
     settings: Settings = request.app.state.settings
     refuse_future(events, settings.max_clock_skew_s, batch=False)
     publisher: Publisher = request.app.state.publisher
     return await publisher.publish(events)
-
-
-def unencodable_at(value: Any, path: str = "") -> str:
-    """The JSON Pointer of the first value orjson cannot write (an integer beyond 64 bits,
-    a string with a lone surrogate); `path` itself when none is found inside."""
-    children = value.items() if isinstance(value, dict) else \
-        enumerate(value) if isinstance(value, list) else ()
-    for key, child in children:
-        for candidate in ([key] if isinstance(value, dict) else []) + [child]:
-            try:
-                orjson.dumps(candidate)
-            except orjson.JSONEncodeError:
-                inner = f"{path}/{key}"
-                return inner if candidate is key else unencodable_at(child, inner)
-    return path
 
 
 def accepted(published: Published) -> CommandAccepted:

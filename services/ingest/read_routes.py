@@ -7,6 +7,7 @@ the app's lifespan), or build the router yourself from a pool you own:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,9 +26,12 @@ from schemas.events.vocabulary import AgentStatus
 from services.ingest.auth import require_scope
 from services.ingest.contract import id_path
 from services.ingest.errors import ApiError, ErrorBody
+from services.ingest.unencodable import encodable
 from services.runtime.settings import Settings
 
 READ_SCOPE = "read"
+Row = dict[str, Any]
+log = logging.getLogger(__name__)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "schema_violation: a parameter out of its bounds"},
     401: {"model": ErrorBody, "description": "no or wrong API key"},
@@ -39,6 +43,23 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def _json(obj: Any) -> Response:
     # ISO-8601 UTC with Z, as the event codec writes times.
     return Response(orjson.dumps(obj, option=orjson.OPT_UTC_Z), media_type="application/json")
+
+
+def servable(rows: list[Row]) -> tuple[list[Row], int]:
+    """Every row, a value JSON cannot carry (written before the bounds, or damaged)
+    replaced by null and its path listed in the row's `unreadable`; and how many rows were
+    flagged. One stored value must not fail a whole answer."""
+    out, flagged = [], 0
+    for row in rows:
+        clean, paths = encodable(row)
+        if paths:
+            clean["unreadable"] = paths
+            flagged += 1
+        out.append(clean)
+    if flagged:
+        log.warning("%d row(s) hold values JSON cannot carry; served with those as null",
+                    flagged)
+    return out, flagged
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
@@ -82,7 +103,7 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
             row = await queries.get_conversation(conn, schema, conversation_id)
         if row is None:
             raise ApiError(404, "not_found", f"no conversation {conversation_id!r}")
-        return _json(row)
+        return _json(servable([row])[0][0])
 
     @router.get("/queues")
     async def get_queues() -> Response:
@@ -90,7 +111,8 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
         agents eligible for its work and available for it now."""
         async with connection() as conn:
             read = await queries.read_queues(conn, schema, datetime.now(UTC))
-        return _json({"queues": with_staffing(read.queues, staffing(read.agents, read.needs))})
+        queues, flagged = servable(with_staffing(read.queues, staffing(read.agents, read.needs)))
+        return _json({"queues": queues, "unreadable_rows": flagged})
 
     @router.get("/agents")
     async def get_agents(
@@ -99,7 +121,8 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
         """Agents: status, time in status, load per channel against capacity."""
         async with connection() as conn:
             rows = await queries.list_agents(conn, schema, datetime.now(UTC), status)
-        return _json({"agents": rows})
+        agents, flagged = servable(rows)
+        return _json({"agents": agents, "unreadable_rows": flagged})
 
     return router
 

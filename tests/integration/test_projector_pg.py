@@ -163,7 +163,8 @@ def test_poison_records_are_kept_as_rejects_and_the_projector_goes_on(pg_setting
 def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: str) -> None:
     with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
         assert migrate(conn, schema) == ["001_read_models", "002_queue_staffing",
-                                         "003_staffing_at_read_time", "004_write_stamps"]
+                                         "003_staffing_at_read_time", "004_write_stamps",
+                                         "005_readable_capacity"]
         assert migrate(conn, schema) == []
         tables = {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from log_support import produce
@@ -142,3 +143,34 @@ def queue_staffing(models: ReadModels) -> dict[str, tuple[int, int]]:
              for c in models.conversations.values() if c.phase in WAITING_PHASES]
     return {q: (s.eligible, s.available)
             for q, s in staffing(models.agents.values(), needs).items()}
+
+
+def test_a_stored_value_no_reader_can_serve_is_flagged_not_a_failure(
+        settings: Settings, fresh_db: str) -> None:
+    """Issue 12: one agent stored with a capacity beyond `integer` took GET /v1/agents down
+    for good. Rows written before the bounds (or by another writer) are served, flagged."""
+    cfg = dataclasses.replace(settings, database_url=fresh_db,
+                              api_keys=(ApiKey("reader", frozenset({"read"})),))
+    p = f"u{uuid.uuid4().hex[:6]}-"
+    t0 = datetime(2025, 6, 1, tzinfo=UTC)
+    events: list[Envelope[EventData]] = [
+        new_event(LoggedIn(name=n, capacity={"chat": 2}), subject=f"{p}{n}", source="t", time=t0)
+        for n in ("big", "huge", "fine")]
+    produce(cfg, events, "test-read-damaged")
+    run_projector(cfg, until_caught_up=True)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("UPDATE readmodel.agents SET capacity = '{\"chat\": 1000000000000}'"
+                     " WHERE agent_id = %s", (f"{p}big",))
+        conn.execute("UPDATE readmodel.agents SET skills = '{\"x\": 1180591620717411303424}',"
+                     " state = '{\"damaged\": true}' WHERE agent_id = %s", (f"{p}huge",))
+
+    with TestClient(create_app(cfg)) as client:
+        got = client.get("/v1/agents", headers=AUTH)
+        assert got.status_code == 200, got.text
+        mine = {a["agent_id"]: a for a in got.json()["agents"] if a["agent_id"].startswith(p)}
+        assert set(mine) == {f"{p}big", f"{p}huge", f"{p}fine"}
+        assert mine[f"{p}big"]["channels"]["chat"]["capacity"] is None
+        assert mine[f"{p}huge"]["unreadable"] == ["/skills/x"]
+        assert got.json()["unreadable_rows"] == 1
+        assert "unreadable" not in mine[f"{p}fine"]
+        assert client.get("/v1/queues", headers=AUTH).status_code == 200
