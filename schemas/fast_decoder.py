@@ -16,13 +16,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from schemas.envelope import Envelope
 from schemas.events import EventData
-from schemas.events.bounds import MAX_YEAR, MIN_YEAR
 from schemas.slots import init_setters
+from schemas.times import parse_time
 
 FastDecoder = Callable[[dict[str, Any]], "Envelope[EventData] | None"]
 
@@ -209,10 +208,8 @@ def _check_array(code: _Code, schema: dict[str, Any], var: str, indent: int) -> 
 def _parse_time(code: _Code, source: str, target: str, indent: int) -> None:
     """Lines that parse the RFC 3339 string in `source` as the codec does, or decline."""
     code.emit(indent, "try:")
-    code.emit(indent + 1, f"{target} = fromisoformat({source})")
+    code.emit(indent + 1, f"{target} = parse_time({source})")
     code.emit(indent, "except ValueError:")
-    code.emit(indent + 1, "return None")
-    code.emit(indent, f"if {target}.tzinfo is None or not {MIN_YEAR} <= {target}.year <= {MAX_YEAR}:")
     code.emit(indent + 1, "return None")
 
 
@@ -248,7 +245,7 @@ def compile_decoder(wire_type: str, cls: type[EventData], schema: dict[str, Any]
     times parsed, `cls` (whose fields `time_fields` hold datetimes) and the envelope built
     as `codec.from_obj` builds them. Raises `Unsupported` for a schema it cannot check."""
     code = _Code()
-    code.scope.update(fromisoformat=datetime.fromisoformat, dict_=dict)
+    code.scope.update(parse_time=parse_time, dict_=dict)
     code.emit(0, "def decode(o):")
     _check(code, schema, "o", 1)
     _parse_time(code, "o['time']", "time", 1)

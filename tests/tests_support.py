@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from services.runtime.settings import Settings
@@ -90,3 +94,34 @@ def print_tail(log: Path, lines: int = 40) -> None:
     """Print the end of a child process's log: pytest shows it when the test failed."""
     text = log.read_text(errors="replace").splitlines() if log.exists() else ["(no log)"]
     print(f"--- last {lines} lines of {log}", *text[-lines:], sep="\n")
+
+
+@contextmanager
+def start_ingest(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """A real `python -m services.ingest` on a free port, with `env`; yields its base URL
+    once it answers /healthz, and stops it (SIGTERM) at the end."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "services.ingest"], cwd=ROOT,
+                                env={**env, "SWITCHBOARD_INGEST_PORT": str(port)},
+                                stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def answers() -> bool:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+        wait_for(answers, "the ingest to answer /healthz")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -12,28 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from schemas.codec import integral_numbers
 from schemas.events.bounds import ID, MAX_YEAR, MIN_YEAR
 from schemas.json_schema import data_schema
+from schemas.times import parse_time
 
 Schema = dict[str, Any]
-
-
-class CommandBody(BaseModel):
-    """What every command body has: when it happened, or now."""
-
-    # strict: "3" is no integer and 3 no string, as in the JSON Schema
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    time: AwareDatetime | None = Field(
-        default=None, strict=False, description=(
-            f"When it happened: RFC 3339 with an offset, in the years {MIN_YEAR}..{MAX_YEAR}, "
-            "at most the allowed clock skew (default 5 minutes) ahead of the ingest's clock; "
-            "default: now"))
 
 
 def contract(cls: type, name: str, **overrides: Any) -> Any:
@@ -48,7 +39,10 @@ def contract(cls: type, name: str, **overrides: Any) -> Any:
 
 
 def bounded(schema: Schema, **kwargs: Any) -> Any:
-    """A pydantic `Field` for a body field of no event field, bounded by `schema`."""
+    """A pydantic `Field` for a body field of no event field, bounded by `schema` (or null,
+    when its default is None)."""
+    if kwargs.get("default", ...) is None:
+        schema = {"anyOf": [schema, {"type": "null"}]}
     return Field(**constraints(schema), **kwargs)
 
 
@@ -100,3 +94,32 @@ def _documented_as(schema: Schema) -> Callable[[Schema], None]:
 @cache
 def _data_schema(cls: type) -> Schema:
     return data_schema(cls)
+
+
+TIME_SCHEMA: Schema = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+                       "description": (
+    f"When it happened: RFC 3339 with an offset, in the years {MIN_YEAR}..{MAX_YEAR}, at "
+    "most the allowed clock skew (default 5 minutes) ahead of the ingest's clock; default: now")}
+
+
+def _event_time(value: Any) -> datetime | None:
+    # the codec's own parser: what `time` takes here is what an event's `time` takes
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("a time is an RFC 3339 string")  # not a Unix timestamp, as pydantic takes
+    return parse_time(value)
+
+
+class CommandBody(BaseModel):
+    """What every command body has: when it happened, or now."""
+
+    # strict: "3" is no integer and 3 no string, as in the JSON Schema
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    time: Annotated[datetime | None, BeforeValidator(_event_time)] = Field(
+        default=None, json_schema_extra=_documented_as(TIME_SCHEMA))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        return integral_numbers(data)  # 4.0 is the integer 4 in JSON Schema, as in the codec

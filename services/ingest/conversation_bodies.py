@@ -54,7 +54,10 @@ class PostMessage(CommandBody):
                                      description="default: a new UUID")
     text: str = contract(MessageSent, "text")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    # what `_author_for_replies` checks, in the document: a reply names its author
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, json_schema_extra={
+        "anyOf": [{"properties": {"from": {"const": "customer"}}},
+                  {"required": ["author_id"], "properties": {"author_id": {"type": "string"}}}]})
 
     @model_validator(mode="after")
     def _author_for_replies(self) -> PostMessage:
@@ -92,6 +95,11 @@ class Transfer(CommandBody):
     to_agent_id: str | None = contract(Transferred, "to_agent_id")
     to_queue: str | None = contract(Transferred, "to_queue")
     reason: str = contract(Transferred, "reason")
+
+    # what `_has_target` checks, in the document: a transfer names where it goes
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("to_agent_id", "to_queue")]})
 
     @model_validator(mode="after")
     def _has_target(self) -> Transfer:

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
+import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Query
 from psycopg import AsyncConnection, OperationalError
+from psycopg.errors import UndefinedTable
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.responses import Response
 
@@ -26,6 +28,7 @@ from schemas.events.vocabulary import AgentStatus
 from services.ingest.auth import require_scope
 from services.ingest.contract import id_path
 from services.ingest.errors import ApiError, ErrorBody
+from services.ingest.read_bodies import AgentsView, ConversationView, QueuesView
 from services.ingest.unencodable import encodable
 from services.runtime.settings import Settings
 
@@ -36,7 +39,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "schema_violation: a parameter out of its bounds"},
     401: {"model": ErrorBody, "description": "no or wrong API key"},
     403: {"model": ErrorBody, "description": "the API key lacks the read scope"},
-    503: {"model": ErrorBody, "description": "the read-model database is unavailable"},
+    503: {"model": ErrorBody, "description": "database_unavailable, read_models_missing or "
+                                             "database_error: retry after Retry-After seconds"},
 }
 
 
@@ -94,9 +98,19 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
             raise ApiError(503, "database_unavailable",
                            f"the read-model database cannot answer now: {exc}",
                            headers={"Retry-After": "2"}) from exc
+        except UndefinedTable as exc:
+            raise ApiError(503, "read_models_missing",
+                           "the read models are not created yet: the projector creates them "
+                           "when it starts (`switchboard dev` runs it)",
+                           headers={"Retry-After": "2"}) from exc
+        except psycopg.Error as exc:  # anything else the database refuses: logged, not a 500
+            log.exception("a read query failed")
+            raise ApiError(503, "database_error", f"the read query failed: {exc}",
+                           headers={"Retry-After": "2"}) from exc
 
-    @router.get("/conversations/{conversation_id}",
-                responses={404: {"model": ErrorBody, "description": "unknown conversation"}})
+    @router.get("/conversations/{conversation_id}", responses={
+        200: {"model": ConversationView, "description": "the conversation"},
+        404: {"model": ErrorBody, "description": "unknown conversation"}})
     async def get_conversation(conversation_id: Annotated[str, id_path()]) -> Response:
         """One conversation: status, queue, agent, every milestone and counts."""
         async with connection() as conn:
@@ -105,7 +119,7 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
             raise ApiError(404, "not_found", f"no conversation {conversation_id!r}")
         return _json(servable([row])[0][0])
 
-    @router.get("/queues")
+    @router.get("/queues", responses={200: {"model": QueuesView, "description": "the queues"}})
     async def get_queues() -> Response:
         """Every queue with waiting conversations: counts, offered, oldest wait, and the
         agents eligible for its work and available for it now."""
@@ -114,7 +128,7 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
         queues, flagged = servable(with_staffing(read.queues, staffing(read.agents, read.needs)))
         return _json({"queues": queues, "unreadable_rows": flagged})
 
-    @router.get("/agents")
+    @router.get("/agents", responses={200: {"model": AgentsView, "description": "the agents"}})
     async def get_agents(
             status: Annotated[AgentStatus | None, Query(
                 description="only agents in this status")] = None) -> Response:

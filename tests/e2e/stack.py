@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,15 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from tests_support import ROOT, child_env, print_tail, wait_for
+from tests_support import ROOT, child_env, free_port, print_tail, wait_for
 
 from services.runtime.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
