@@ -2,7 +2,8 @@
 
 Starts the local Kafka broker and PostgreSQL server (unless the environment points
 elsewhere), every component as a child process, and the simulator; prints what runs
-where and a progress line every few seconds; Ctrl-C stops everything cleanly.
+where and a progress line every few seconds; Ctrl-C, SIGTERM or SIGHUP stops everything
+cleanly, and its components stop with it even when it is killed (SIGKILL).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.cli.leftovers import StackRunning, check_and_clear, port_taken, record
 from services.cli.progress import progress_line
 from services.cli.watch import LagWatcher
 from services.infra.kafka_jars import KafkaSetupError
@@ -24,7 +26,9 @@ from services.infra.kafka_local import KafkaStartError
 from services.infra.local_stack import stack_down, stack_up
 from services.infra.postgres_local import PostgresStartError
 from services.runtime.kafka_clients import BrokerUnavailable
+from services.runtime.parent_death import PARENT_PID
 from services.runtime.settings import Settings
+from services.runtime.stop_signals import interrupt_on
 
 STOP_TIMEOUT_S = 30.0
 
@@ -54,9 +58,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 def _spawn(name: str, argv: list[str], log_dir: Path) -> Child:
     log = log_dir / f"{name}.log"
     out = open(log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
+    # Its own session: Ctrl-C reaches only this process, which stops the children in order.
+    # SWITCHBOARD_PARENT_PID: the child gets SIGTERM if this process dies, even by SIGKILL.
     proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", *argv], stdout=out,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                         PARENT_PID: str(os.getpid())})
     return Child(name, proc, log)
 
 
@@ -64,19 +71,44 @@ def _stop(children: list[Child]) -> None:
     for child in children:
         if child.proc.poll() is None:
             child.proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
+    began = time.monotonic()
+    deadline = began + STOP_TIMEOUT_S
     for child in children:
         try:
             child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.proc.kill()
             child.proc.wait()
-        print(f"  stopped {child.name} (exit {child.proc.returncode})", flush=True)
+        print(f"  stopped {child.name} (exit {child.proc.returncode}, "
+              f"{time.monotonic() - began:.1f} s)", flush=True)
+
+
+def _stopping(signum: int, frame: object) -> None:
+    print(f"\n{signal.Signals(signum).name}: already stopping, please wait", flush=True)
+
+
+def _ready(settings: Settings, registry: Path) -> str | None:
+    """Why this stack cannot start now, after stopping an earlier run's leftovers."""
+    try:
+        for what in check_and_clear(registry):
+            print(f"  stopped {what}, left running by an earlier switchboard dev", flush=True)
+    except StackRunning as exc:
+        return str(exc)
+    if port_taken(settings.ingest_host, settings.ingest_port):
+        return (f"{settings.ingest_host}:{settings.ingest_port} is taken by another program; "
+                "stop it, or set SWITCHBOARD_INGEST_PORT to a free port")
+    return None
 
 
 def main(settings: Settings, argv: Sequence[str]) -> int:
-    """Run the stack until Ctrl-C or a component dies."""
+    """Run the stack until Ctrl-C, SIGTERM or SIGHUP, or until a component dies."""
     args = _parse(argv)
+    interrupt_on((signal.SIGTERM, signal.SIGHUP))  # stop the stack as Ctrl-C does
+    registry = settings.cache_dir / "dev" / "stack.json"
+    problem = _ready(settings, registry)
+    if problem:
+        print(f"switchboard dev: {problem}", file=sys.stderr)
+        return 1
     print("starting the infrastructure...", flush=True)
     try:
         status = stack_up(settings)
@@ -84,6 +116,10 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
         print(f"switchboard dev: {exc}", file=sys.stderr)
         stack_down(settings)  # do not leave half the infrastructure running
         return 1
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+        stack_down(settings)
+        return 0
     log_dir = settings.cache_dir / "dev" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://{settings.ingest_host}:{settings.ingest_port}"
@@ -95,6 +131,7 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
                                   "--agents", str(args.agents), "--duration", str(args.duration),
                                   "--seed", str(args.seed)]))
     children = [_spawn(name, cmd, log_dir) for name, cmd in plan]
+    record(registry, {child.name: child.proc.pid for child in children})
     print(f"\n{status.describe()}\ningest    {url:<50} HTTP API, docs at {url}/docs")
     for child in children:
         print(f"{child.name:<9} pid {child.proc.pid:<46} log {child.log}")
@@ -119,7 +156,10 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
         print("\nstopping...", flush=True)
         return 0
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _stopping)
         _stop(children)
+        registry.unlink(missing_ok=True)
         watcher.close()
         if not args.keep_infra:
             stack_down(settings)

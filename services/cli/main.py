@@ -11,7 +11,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from services.runtime.parent_death import follow_parent
 from services.runtime.settings import Settings, SettingsError, from_env
+from services.runtime.stop_signals import interrupt_on
 
 COMMANDS: dict[str, str] = {
     "dev": "start Kafka, PostgreSQL, every component and the simulator (make run)",
@@ -117,6 +119,10 @@ HANDLERS: dict[str, Callable[[Settings, Sequence[str]], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `switchboard <command> [args]` and run the command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Until a component installs its own handlers (Faust's, uvicorn's), SIGTERM stops it
+    # as Ctrl-C does: a stop asked for while it starts ends it cleanly too.
+    interrupt_on()
+    follow_parent()  # started by `switchboard dev`: stop when it dies
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in HANDLERS:
         width = max(map(len, COMMANDS))
         lines = "\n".join(f"  {name.ljust(width)}  {text}" for name, text in COMMANDS.items())
@@ -131,7 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"switchboard: configuration error: {exc}", file=sys.stderr)
         return 2
-    return HANDLERS[argv[0]](settings, argv[1:])
+    try:
+        return HANDLERS[argv[0]](settings, argv[1:])
+    except KeyboardInterrupt:
+        print(f"switchboard {argv[0]}: stopped", file=sys.stderr)
+        return 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
+import sys
 from collections.abc import Sequence
 
 import uvicorn
@@ -17,8 +19,16 @@ from services.runtime.settings import Settings, from_env
 def serve(settings: Settings) -> None:
     """Run the ingest on settings.ingest_host:settings.ingest_port until interrupted."""
     ensure_topics(settings)
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again with the
+    # handlers it found: these take it, so a requested stop ends with exit 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stopped)
     uvicorn.run(create_app(settings), host=settings.ingest_host, port=settings.ingest_port,
                 log_level="info", access_log=False)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    logging.getLogger(__name__).info("stopped on %s", signal.Signals(signum).name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,4 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Through the command line's entry, so `python -m` gets its settings check, its clean
+    # stop on SIGTERM and its messages instead of a traceback.
+    from services.cli.main import main as switchboard
+
+    sys.exit(switchboard(["ingest", *sys.argv[1:]]))

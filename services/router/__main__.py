@@ -44,4 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the command line's entry, so `python -m` gets its settings check, its clean
+    # stop on SIGTERM and its messages instead of a traceback.
+    from services.cli.main import main as switchboard
+
+    sys.exit(switchboard(["router", *sys.argv[1:]]))

@@ -157,7 +157,8 @@ def database_url(raw: str) -> str:
             raise psycopg.ProgrammingError(f"port {','.join(ports)!r} is not a port number")
     except psycopg.ProgrammingError as exc:
         raise SettingsError(
-            f"DATABASE_URL is not a PostgreSQL connection string ({exc}); give one such as "
+            f"DATABASE_URL is not a PostgreSQL connection string ({' '.join(str(exc).split())});"
+            " give one such as "
             "postgresql://user@host:5432/switchboard") from None
     return raw
 

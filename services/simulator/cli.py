@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from services.runtime.settings import DEV_API_KEY
+from services.runtime.settings import DEV_API_KEY, Settings, SettingsError, from_env
+from services.runtime.stop_signals import interrupt_on
 from services.simulator.config import SimulationConfig
 from services.simulator.driver import IngestRefused, run_simulation
 
@@ -57,12 +58,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("simulator: --start needs a UTC offset, e.g. 2025-01-06T08:00:00+00:00",
               file=sys.stderr)
         return 2
-    host = os.environ.get("SWITCHBOARD_INGEST_HOST", "127.0.0.1")
-    port = os.environ.get("SWITCHBOARD_INGEST_PORT", "8080")
-    url = args.url or f"http://{host}:{port}"
+    try:
+        settings = from_env()
+    except SettingsError as exc:
+        print(f"simulator: configuration error: {exc}", file=sys.stderr)
+        return 2
+    interrupt_on()  # SIGTERM stops it as Ctrl-C does, with exit 0
+    url = args.url or f"http://{settings.ingest_host}:{settings.ingest_port}"
     api_key = args.api_key or os.environ.get("SWITCHBOARD_API_KEY") or DEV_API_KEY
     if args.live:
-        return _live(args, url, api_key)
+        return _live(args, settings, url, api_key)
     try:
         config = SimulationConfig(
             seed=args.seed, rate=args.rate, duration=args.duration, start=start,
@@ -78,16 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simulator: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        print("simulator: stopped", file=sys.stderr)
+        return 0
     return 0 if stats.rejected == 0 and stats.failed == 0 else 1
 
 
-def _live(args: argparse.Namespace, url: str, api_key: str) -> int:
-    from services.runtime.settings import from_env
+def _live(args: argparse.Namespace, settings: Settings, url: str, api_key: str) -> int:
     from services.simulator.desks import DeskConfig
     from services.simulator.live import HttpPublisher, KafkaPublisher, Publisher, run_live
 
-    settings = from_env()
     count = args.conversations or max(1, int(args.rate * args.duration))
     try:
         config = DeskConfig(seed=args.seed, rate=args.rate, conversations=count, agents=args.agents,
@@ -100,7 +104,8 @@ def _live(args: argparse.Namespace, url: str, api_key: str) -> int:
     try:
         stats = asyncio.run(run_live(config, settings, publisher))
     except KeyboardInterrupt:
-        return 130
+        print("simulator-live: stopped", file=sys.stderr)
+        return 0
     print(f"simulator-live: done {stats}", file=sys.stderr)
     return 0
 

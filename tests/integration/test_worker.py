@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from schemas.events import EventData
 from schemas.events.agent import AgentStatusChanged, LoggedIn
 from schemas.events.conversation import Assigned, ConversationStarted, Queued, Resolved
 from schemas.topics import CONVERSATIONS, DEADLETTER, PROJECTION_AGENTS, PROJECTION_QUEUES
+from services.bench.offsets import GroupOffsets
 from services.runtime.kafka_clients import sync_producer
 from services.runtime.settings import Settings
 
@@ -112,3 +115,53 @@ def test_bad_events_go_to_the_dead_letter_topic_and_the_worker_goes_on(
     latest_by_key(settings, PROJECTION_QUEUES,
                   lambda r: f"q-{run}".encode() in r)
     assert worker.poll() is None
+
+
+def test_a_worker_stopped_with_sigterm_commits_what_it_applied(
+        settings: Settings, tmp_path: Path) -> None:
+    """Issue 12 §2: SIGTERM ends the worker within a few seconds, exit 0, with its
+    consumer group's offsets past every record it folded (a restart re-folds nothing)."""
+    run = uuid.uuid4().hex[:8]
+    worker_id, queue = f"worker-stop-{run}", f"q-{run}"
+    env = child_env(settings, SWITCHBOARD_WORKER_ID=worker_id)
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "worker"], env=env,
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        producer = sync_producer(settings, "worker-stop-test")
+        sent = []
+        for n in range(60):
+            cid = f"{run}-c{n}"
+            for data in (ConversationStarted(channel="chat", mode="sync", customer_id="x",
+                                             queue=queue), Queued(queue=queue)):
+                event = new_event(data, subject=cid, source="t", time=T0 + timedelta(seconds=n))
+                sent.append(producer.send(settings.topic(CONVERSATIONS), key=cid.encode(),
+                                          value=encode(event)))
+        producer.flush()
+        applied: dict[tuple[str, int], int] = {}
+        for future in sent:
+            meta = future.get(timeout=30)
+            applied[(meta.topic, meta.partition)] = max(
+                applied.get((meta.topic, meta.partition), 0), meta.offset + 1)
+
+        def all_waiting(records: dict[bytes, object]) -> bool:
+            record = records.get(queue.encode())
+            return record is not None and len(
+                orjson.loads(record.value)["waiting"]) == 60  # type: ignore[attr-defined]
+
+        latest_by_key(settings, PROJECTION_QUEUES, all_waiting)
+        proc.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - began < 10.0
+        offsets = GroupOffsets(settings, worker_id, (CONVERSATIONS,))
+        try:
+            committed = offsets.read()
+        finally:
+            offsets.close()
+        assert {tp: committed.get(tp, 0) >= end for tp, end in applied.items()} == {
+            tp: True for tp in applied}, (committed, applied)
+    finally:
+        stop_process(proc)
+        print_tail(log)
