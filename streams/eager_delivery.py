@@ -25,7 +25,7 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS
+from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS, READ_COMMITTED
 from streams.seek_safe_consumer import SeekSafeConsumer
 
 
@@ -61,13 +61,17 @@ async def _finish(coro: Coroutine[Any, Any, Any], first: Any) -> Any:
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's thread of the aiokafka consumer, with a shorter fetch wait."""
+    """Faust's thread of the aiokafka consumer, with a shorter fetch wait, reading
+    committed data only."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Faust passes fetch_max_wait_ms=1500 with no setting to change it; the consumer
         # reads the attribute when it starts, which is after this.
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        # Faust reads committed data only when it writes transactions itself; the router's
+        # aborted decisions must never reach the tables either way.
+        consumer._isolation_level = READ_COMMITTED
         return consumer
 
 

@@ -13,7 +13,7 @@ from kafka.errors import KafkaError
 
 from projections.postgres.migrate import DEFAULT_SCHEMA
 from projections.postgres.store import PROJECTOR
-from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS
+from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS, READ_COMMITTED
 from services.runtime.settings import Settings
 
 log = logging.getLogger("switchboard.projector")
@@ -38,7 +38,7 @@ def open_consumer(settings: Settings, schema: str, stop: threading.Event) -> Kaf
     return until_it_works(lambda: KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.group(group_id_for(schema)), client_id=f"{PROJECTOR}-{schema}",
-        enable_auto_commit=False, auto_offset_reset="earliest",
+        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level=READ_COMMITTED,
         max_poll_records=MAX_RECORDS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000, max_poll_interval_ms=300_000,

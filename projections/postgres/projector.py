@@ -272,6 +272,22 @@ class _Runner:
                for p in self.consumer.partitions_for_topic(t)]
         return {(tp.topic, tp.partition): n for tp, n in self.consumer.end_offsets(tps).items()}
 
+    def caught_up(self, ends: Mapping[tuple[str, int], int]) -> bool:
+        """Whether everything before `ends` is projected, with nothing polled and unwritten.
+        The stored offset follows the last event, so a partition whose log ends with the
+        marker of a router's transaction is never stored up to its end: there the
+        consumer's position, which steps over markers, says it was all read."""
+        assert self.conn is not None
+        stored = read_offsets(self.conn, self.schema)
+        assigned = self.consumer.assignment()
+        for (topic, partition), end in ends.items():
+            if stored.get((topic, partition), 0) >= end:
+                continue
+            tp = TopicPartition(topic, partition)
+            if tp not in assigned or self.consumer.position(tp) < end:
+                return False
+        return True
+
     def lag(self, ends: Mapping[tuple[str, int], int]) -> int:
         """Records on the log not yet projected (from the stored offsets)."""
         assert self.conn is not None
@@ -322,7 +338,7 @@ def run_projector(settings: Settings, schema: str = DEFAULT_SCHEMA,
             if progress.due():
                 runner.settle()
                 progress.report(runner.stats.events, _safe_lag(runner))
-            if until_caught_up and batch is None and runner.lag(targets) == 0:
+            if until_caught_up and batch is None and runner.caught_up(targets):
                 break
     finally:
         runner.stats.seconds = time.monotonic() - started

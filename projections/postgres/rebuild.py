@@ -27,6 +27,7 @@ from projections.postgres.projector import TOPICS
 from projections.postgres.store import connect
 from projections.postgres.writer import project_records
 from services.runtime import gc_policy
+from services.runtime.kafka_clients import READ_COMMITTED
 from services.runtime.settings import Settings, from_env
 
 log = logging.getLogger("switchboard.rebuild")
@@ -54,6 +55,7 @@ def rebuild(settings: Settings, schema: str = DEFAULT_SCHEMA) -> RebuildStats:
     started = time.monotonic()
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
                              client_id=f"switchboard-rebuild-{schema}", enable_auto_commit=False,
+                             isolation_level=READ_COMMITTED,
                              max_poll_records=BATCH, fetch_max_bytes=64 * 1024 * 1024)
     with connect(settings.database_url, autocommit=True) as conn:
         drop_schema(conn, schema)

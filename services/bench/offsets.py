@@ -7,6 +7,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.kafka_clients import READ_COMMITTED
 from services.runtime.settings import Settings
 
 DOMAIN = (CONVERSATIONS, AGENTS)
@@ -17,7 +18,8 @@ Offsets = dict[tuple[str, int], int]
 def log_ends(settings: Settings, topics: tuple[str, ...] = DOMAIN) -> Offsets:
     """The end offset of every partition of `topics` (logical names; the domain topics by
     default)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                             isolation_level=READ_COMMITTED)
     try:
         tps = [TopicPartition(t, p) for t in map(settings.topic, topics)
                for p in sorted(consumer.partitions_for_topic(t) or ())]

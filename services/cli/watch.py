@@ -11,6 +11,7 @@ from psycopg import sql
 
 from schemas.topics import AGENTS, CONVERSATIONS
 from services.cli.progress import Partition, Snapshot, total_lag
+from services.runtime.kafka_clients import READ_COMMITTED
 from services.runtime.settings import Settings
 
 DOMAIN = (CONVERSATIONS, AGENTS)
@@ -23,7 +24,8 @@ class LagWatcher:
         self._settings = settings
         self._schema = schema
         self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                       group_id=None, enable_auto_commit=False)
+                                       group_id=None, enable_auto_commit=False,
+                                       isolation_level=READ_COMMITTED)
         self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
         self._topics = tuple(settings.topic(t) for t in DOMAIN)
         self._partitions = [TopicPartition(t, p) for t in self._topics

@@ -60,6 +60,10 @@ def server_properties(instance_dir: Path, port: int, controller_port: int) -> st
         "offsets.topic.replication.factor=1",
         "transaction.state.log.replication.factor=1",
         "transaction.state.log.min.isr=1",
+        # A router stopped mid-transaction with no standby to fence it holds read-committed
+        # consumers back until its transaction times out: look for those every second
+        # (default 10 s).
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms=1000",
         "group.initial.rebalance.delay.ms=0",
         "",
     ])

@@ -20,6 +20,7 @@ from schemas.envelope import Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
 from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.kafka_clients import READ_COMMITTED
 from services.runtime.settings import Settings
 
 Offsets = dict[TopicPartition, int]
@@ -52,7 +53,7 @@ class Feed:
         self.consumer = KafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers, client_id=client_id,
             enable_auto_commit=False, group_id=None, fetch_max_wait_ms=20,
-            max_poll_records=2000, auto_offset_reset="earliest",
+            max_poll_records=2000, auto_offset_reset="earliest", isolation_level=READ_COMMITTED,
         )
         self.partitions = [TopicPartition(topic, p)
                            for topic in (settings.topic(CONVERSATIONS), settings.topic(AGENTS))

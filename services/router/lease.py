@@ -6,7 +6,9 @@ consumer is aiokafka's (the group protocol Faust relies on), on its own thread
 and event loop, polling all the time as the protocol requires; it publishes one
 flag that the routing loop reads before every batch of decisions. (kafka-python
 3.0.12's consumer was seen here to spin at 100% CPU in a second rebalance and
-never finish it, leaving the domain without a router.)
+never finish it, leaving the domain without a router.) The flag alone cannot stop a
+paused ex-leader (it is cleared only when its consumer next talks to the group):
+the broker does, through `services.router.fenced_writer`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import logging
 import threading
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.errors import KafkaError
 
 from schemas.topics import ROUTER_LEASE
+from services.router.lease_assignor import LeaseAssignor
 from services.runtime.settings import Settings
 
 log = logging.getLogger("switchboard.router.lease")
@@ -45,6 +49,11 @@ class _Listener(ConsumerRebalanceListener):
         self.lease._set(False)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if self.lease.partition in assigned:
+            # The claim this process makes at the next rebalance (`lease_assignor`): the
+            # coordinator holds the generation just joined by now.
+            coordinator = getattr(self.lease.consumer, "_coordinator", None)
+            self.lease.assignor.held_in = getattr(coordinator, "generation", 0)
         self.lease._set(self.lease.partition in assigned)
 
 
@@ -53,9 +62,14 @@ class Lease:
         self.settings, self.domain, self.client_id = settings, domain, client_id
         self.partition = TopicPartition(settings.topic(ROUTER_LEASE), LEASE_PARTITION)
         self._held = threading.Event()
+        self.generation = 0
+        """Counts the times this process won the lease: a router fenced while holding it
+        (`services.router.fenced_writer`) waits for the next one."""
         self._stop = threading.Event()
         self._started = threading.Event()
         self._failure: BaseException | None = None
+        self.assignor = LeaseAssignor.for_process()
+        self.consumer: AIOKafkaConsumer | None = None
         self._thread = threading.Thread(target=self._run, name="router-lease", daemon=True)
         self._thread.start()
         self._started.wait(timeout=60)
@@ -64,6 +78,8 @@ class Lease:
 
     def _set(self, held: bool) -> None:
         if held:
+            if not self._held.is_set():
+                self.generation += 1
             self._held.set()
         else:
             self._held.clear()
@@ -76,7 +92,10 @@ class Lease:
             bootstrap_servers=self.settings.kafka_bootstrap_servers, client_id=self.client_id,
             group_id=self.settings.group(group_of(self.domain)), enable_auto_commit=False,
             session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1_000,
-            max_poll_interval_ms=60_000, metadata_max_age_ms=30_000)
+            max_poll_interval_ms=60_000, metadata_max_age_ms=30_000,
+            # Round robin too, for a group still holding routers of an earlier release.
+            partition_assignment_strategy=(self.assignor, RoundRobinPartitionAssignor))
+        self.consumer = consumer
         consumer.subscribe([self.partition.topic], listener=_Listener(self))
         try:
             await consumer.start()

@@ -10,6 +10,7 @@ from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.kafka_clients import READ_COMMITTED
 from services.runtime.settings import Settings
 
 Event = Envelope[EventData]
@@ -18,7 +19,7 @@ Event = Envelope[EventData]
 def read_prefixed(settings: Settings, prefix: str) -> list[list[Event]]:
     """Every event whose key starts with `prefix`, per partition in log order."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                             enable_auto_commit=False)
+                             enable_auto_commit=False, isolation_level=READ_COMMITTED)
     try:
         partitions = [TopicPartition(t, p)
                       for t in (settings.topic(CONVERSATIONS), settings.topic(AGENTS))

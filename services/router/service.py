@@ -3,8 +3,9 @@
 One thread, one loop: read what is new, fold it, and if this instance holds the
 domain's lease and has read the log up to where it stood when the lease was won,
 run a policy pass (after every batch of events, and at least once per tick for
-timeouts) and produce the decisions with an idempotent acks=all producer. A
-decision counts as pending from its broker ack until it is read back.
+timeouts) and write the pass's decisions in one transaction of the domain's fenced
+writer (`services.router.fenced_writer`: a paused ex-leader's writes are refused by
+the broker). A decision counts as pending from its commit until it is read back.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from services.router import snapshot
 from services.router.config import ConfigError, RoutingConfig, default_config, parse_config
 from services.router.emitted import decision_event
 from services.router.feed import Feed, Offsets
+from services.router.fenced_writer import Fenced, FencedWriter
 from services.router.lease import Lease
 from services.router.model import RoutingModel, serves, shared_with
 from services.router.policy import Decision, decide
 from services.router.snapshot import SnapshotError
-from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics, sync_producer
+from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics
 from services.runtime.settings import CLOSED_HORIZON_S, Settings
 
 log = logging.getLogger("switchboard.router")
@@ -93,6 +95,8 @@ class RouterStats:
     decisions: int = 0
     passes: int = 0
     produce_errors: int = 0
+    fenced: int = 0
+    """Passes whose decisions the broker refused because another router took over."""
     leader: bool = False
     caught_up: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -119,13 +123,15 @@ class Router:
         if snapshot_path is not None:
             self._restore(snapshot_path, config)
         self.lease = Lease(settings, domain, client)
-        self.producer = sync_producer(settings, client)
+        self.writer = FencedWriter(settings, domain, client)
         self.topic_of = settings.topic_for_type
         """The topic on the cluster a decision of a type goes to."""
         self.tick_s = config.routing.tick_ms / 1000
         self.stats = RouterStats()
         self._target: Offsets | None = None
         self._last_pass = 0.0
+        self._fenced_in: int | None = None
+        """The lease generation in which the broker fenced this router's writer."""
         self.stopping = False
 
     def run(self) -> None:
@@ -241,13 +247,16 @@ class Router:
         self.tick_s = config.routing.tick_ms / 1000
 
     def _route(self, news: bool) -> None:
-        leader = self.lease.held()
+        leader = self.lease.held() and self.lease.generation != self._fenced_in
         if leader != self.stats.leader:
-            self.stats.leader, self.stats.caught_up = leader, False
-            self._target = self.feed.end_offsets() if leader else None
+            self.stats.leader, self.stats.caught_up, self._target = leader, False, None
             log.warning("%s %s the lease of domain %s", self.instance,
                         "holds" if leader else "does not hold", self.domain)
+            if not leader:
+                self.writer.release()
         if not leader:
+            return
+        if self._target is None and not self._take_over():
             return
         if not self.stats.caught_up:
             if self._target is None or not self.feed.reached(self._target):
@@ -267,14 +276,32 @@ class Router:
         if decisions:
             self._write(decisions, now)
 
+    def _take_over(self) -> bool:
+        """Fence the previous writer, then note where the log ends: all it ever committed
+        is before that, and this router decides nothing before it has read that far."""
+        try:
+            self.writer.acquire()
+            self._target = self.feed.end_offsets()
+        except KafkaError as exc:
+            log.error("could not take over the writes of domain %s (%s); retrying", self.domain,
+                      exc)
+            return False
+        return True
+
     def _write(self, decisions: list[Decision], now: datetime) -> None:
         made = [decision_event(d, self.model, source=self.source, now=now) for d in decisions]
         try:
-            futures = [self.producer.send(self.topic_of(e.type), key=e.subject.encode(),
-                                          value=encode(e)) for e, _ in made]
-            self.producer.flush(timeout=10)
-            for future in futures:
-                future.get(timeout=0)
+            if not self.writer.ready:
+                self.writer.acquire()  # after a failed write, while still holding the lease
+            self.writer.write([(self.topic_of(e.type), e.subject.encode(), encode(e))
+                               for e, _ in made])
+        except Fenced:
+            self.stats.fenced += 1
+            self._fenced_in = self.lease.generation
+            log.error("%s was fenced: another router took over domain %s, and the broker "
+                      "refused this pass's %d decisions; standing by", self.instance,
+                      self.domain, len(made))
+            return
         except KafkaError as exc:
             # Nothing is marked pending: the next pass decides again, and the same
             # decision carries the same id, so one that did land is not doubled.
@@ -291,14 +318,14 @@ class Router:
         s, m = self.stats, self.model
         role = ("active" if s.caught_up else "catching up") if s.leader else "standby"
         log.info("%s %s: %d events folded (%d skipped as not for routing), %d waiting, "
-                 "%d decisions %s in %d passes, %d failed writes, lag %d, rejected %s, "
+                 "%d decisions %s in %d passes, %d failed writes, %d fenced, lag %d, rejected %s, "
                  "undecodable %s", self.instance, role, m.applied, self.feed.skipped,
-                 len(m.waiting), s.decisions, s.by_kind, s.passes, s.produce_errors,
+                 len(m.waiting), s.decisions, s.by_kind, s.passes, s.produce_errors, s.fenced,
                  self.feed.lag(), dict(m.rejected), dict(self.feed.undecodable))
 
     def close(self) -> None:
         for closer in (self._final_snapshot, self.lease.close, self.feed.close,
-                       self.producer.close):
+                       self.writer.release):
             try:
                 closer()
             except Exception:  # noqa: BLE001 - closing is best effort on the way out

@@ -27,6 +27,18 @@ after they were produced at 2,000 events/s (measured 2026-12-03), with the folds
 An idle consumer pays for it with ten small fetches a second."""
 
 
+READ_COMMITTED = "read_committed"
+"""The isolation level of every consumer of the domain topics. The router writes its
+decisions in transactions so that the broker fences an ex-leader
+(`services.router.fenced_writer`); a decision of a fenced router is on the log but
+aborted, and only a read-committed consumer leaves it out. Producers that write no
+transactions (the ingest) are read at once as before: only an open router transaction
+holds a partition back, for the milliseconds until it commits."""
+TRANSACTION_TIMEOUT_MS = 10_000
+"""How long a router's open transaction may hold read-committed consumers back if the
+router stops mid-write and no standby takes over (a standby's takeover aborts it at once)."""
+
+
 class BrokerUnavailable(RuntimeError):
     """The Kafka cluster did not answer in time."""
 
@@ -99,6 +111,24 @@ def sync_producer(settings: Settings, client_id: str) -> KafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
+        compression_type=None,
+    )
+
+
+def transactional_producer(settings: Settings, transactional_id: str, client_id: str,
+                           max_block_ms: int = 10_000) -> KafkaProducer:
+    """A blocking transactional producer (kafka-python): `init_transactions()` it before
+    use. Its `transactional_id` (already named on the cluster) is its identity to the
+    broker: initialising another producer with the same id fences this one."""
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        transactional_id=transactional_id,
+        transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
+        max_block_ms=max_block_ms,
+        linger_ms=0,
         compression_type=None,
     )
 

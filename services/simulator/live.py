@@ -24,7 +24,7 @@ from schemas.envelope import CONTENT_TYPE_BATCH, Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
 from schemas.topics import CONVERSATIONS
-from services.runtime.kafka_clients import async_producer
+from services.runtime.kafka_clients import READ_COMMITTED, async_producer
 from services.runtime.settings import Settings
 from services.simulator.desks import DeskConfig, LiveDesks
 
@@ -106,7 +106,8 @@ async def run_live(config: DeskConfig, settings: Settings, publisher: Publisher,
     stop = stop or asyncio.Event()
     consumer = AIOKafkaConsumer(settings.topic(CONVERSATIONS),
                                 bootstrap_servers=settings.kafka_bootstrap_servers,
-                                group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=20)
+                                group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=20,
+                                isolation_level=READ_COMMITTED)
     await consumer.start()
     await publisher.start()
     try:

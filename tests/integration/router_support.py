@@ -16,6 +16,7 @@ from schemas.envelope import Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
 from schemas.topics import AGENTS, CONVERSATIONS
+from services.runtime.kafka_clients import READ_COMMITTED
 from services.runtime.settings import Settings
 from services.simulator.config import QueueSpec
 
@@ -74,7 +75,8 @@ class Tail:
 
     def __init__(self, settings: Settings, prefix: str) -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                      group_id=None, enable_auto_commit=False)
+                                      group_id=None, enable_auto_commit=False,
+                                      isolation_level=READ_COMMITTED)
         partitions = [TopicPartition(topic, p)
                       for topic in (settings.topic(CONVERSATIONS), settings.topic(AGENTS))
                       for p in sorted(self.consumer.partitions_for_topic(topic) or ())]

@@ -4,7 +4,9 @@ configuration reloaded without a restart, a bad configuration refused with every
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -249,3 +251,46 @@ async def test_bad_records_on_the_log_do_not_stop_routing(
         wait_for(lambda: "offered" in tail.types_of(f"{run}-conv-1"), "an offer after the junk")
         wait_for(lambda: "unknown_conversation" in log.read_text(), "the rejected event counted")
         wait_for(lambda: "malformed_json" in log.read_text(), "the undecodable record counted")
+
+
+async def test_a_paused_router_is_fenced_once_a_standby_took_over(
+        settings: Settings, ingest: httpx.AsyncClient, tail: Tail, run: str,
+        tmp_path: Path) -> None:
+    """Issue 12 §3: the active router is stopped (SIGSTOP) past its session timeout, the
+    standby takes over and routes, the old one is continued: nothing it writes from then
+    on reaches a read-committed consumer, it stands by, and the lease stays where it is."""
+    config = write_config(tmp_path / "routing.toml", run, offer_timeout_s=2)
+    skill, queue = f"{run}-billing", f"{run}-billing"
+    names = {"a": f"{run}-ra", "b": f"{run}-rb"}  # a sorts first: a newcomer's tie goes to it
+    logs = {k: tmp_path / f"router-{k}.log" for k in names}
+
+    def said(k: str, text: str) -> bool:
+        return text in logs[k].read_text(errors="replace")
+
+    def written_by(k: str) -> list[Event]:
+        return [e for e in tail.read() if e.source.endswith(f"/{names[k]}")]
+
+    with router_process(settings, config, run, names["a"], logs["a"]) as a:
+        wait_for(lambda: said("a", "caught up with the log; routing"), "router a to route")
+        with router_process(settings, config, run, names["b"], logs["b"]):
+            wait_for(lambda: said("b", f"{names['b']} standby"), "router b to stand by")
+            await _agent(ingest, f"{run}-a1", skill)
+            await _conversation(ingest, f"{run}-c1", queue, skill)
+            wait_for(lambda: _offered_to(tail, f"{run}-c1", 1), "router a's offer")
+            os.kill(a.pid, signal.SIGSTOP)
+            try:
+                before = len(written_by("a"))
+                wait_for(lambda: said("b", "caught up with the log; routing"),
+                         "router b to take over", timeout_s=90)
+                await _agent(ingest, f"{run}-a2", skill)  # a1 lets router a's offer expire
+                wait_for(lambda: any(e.type.endswith(".offered.v1") for e in written_by("b")),
+                         "an offer of router b")
+            finally:
+                os.kill(a.pid, signal.SIGCONT)
+            wait_for(lambda: said("a", "was fenced") or said("a", "does not hold the lease"),
+                     "router a to step down")
+            await _agent(ingest, f"{run}-a3", skill)
+            await _conversation(ingest, f"{run}-c2", queue, skill)
+            wait_for(lambda: _offered_to(tail, f"{run}-c2", 1), "an offer after the pause")
+            assert written_by("b")[-1].subject == f"{run}-c2", "the lease went back to router a"
+    assert len(written_by("a")) == before, [e.type for e in written_by("a")[before:]]
