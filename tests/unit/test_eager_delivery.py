@@ -9,7 +9,7 @@ from typing import cast
 import faust
 import pytest
 
-from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS
+from services.runtime.kafka_clients import FETCH_MAX_WAIT_MS, READ_COMMITTED
 from streams.eager_delivery import EagerConsumer, EagerTransport, _finish
 from tests.unit.scripted_consumer import ScriptedPartition, scripted_consumer, start_fetching, until
 
@@ -95,7 +95,7 @@ async def _nothing(*args: object) -> None:
     return None
 
 
-async def test_the_worker_consumer_waits_at_most_the_short_fetch_wait() -> None:
+async def test_the_worker_consumer_waits_briefly_and_reads_committed_data_only() -> None:
     # Faust hard-codes 1,500 ms; a busy partition then waited behind a fetch of quiet ones.
     app = faust.App("fetch-wait", broker="kafka://127.0.0.1:1")
     consumer = cast(EagerConsumer, EagerTransport(app.conf.broker_consumer, app).create_consumer(
@@ -103,5 +103,7 @@ async def test_the_worker_consumer_waits_at_most_the_short_fetch_wait() -> None:
     client = consumer._thread._create_worker_consumer(consumer.transport)
     try:
         assert client._fetch_max_wait_ms == FETCH_MAX_WAIT_MS < 1500
+        # The router's aborted decisions never reach the tables (issue 12 §3).
+        assert client._isolation_level == READ_COMMITTED
     finally:
         await client.stop()
