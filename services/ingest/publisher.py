@@ -4,13 +4,19 @@ An event counts as accepted only once the broker acknowledged it (idempotent
 producer, acks=all); any Kafka error or a send slower than the timeout is
 `KafkaUnavailable`, and the producer is thrown away and recreated on the next
 write, so the ingest recovers by itself once the broker is back.
+
+The memory of produced ids is refilled from the log (`recall`) before the first
+write and after every failed one, when it may lack ids that did reach the log
+(`services.ingest.ids_on_log`): a client retrying a `503` or a request the ingest
+died in the middle of, with the same event ids, gets them back as duplicates
+instead of a second copy on the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -25,6 +31,8 @@ log = logging.getLogger(__name__)
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
 TopicOf = Callable[[str], str]
+Recall = Callable[[], Awaitable[Iterable[str]]]
+"""The ids already on the log for the recent window (raises if it cannot be read)."""
 """The topic (as named on the cluster) of an event type: `Settings.topic_for_type`."""
 
 
@@ -48,8 +56,13 @@ class Publisher:
     """
 
     def __init__(self, producer_factory: ProducerFactory, topic_of: TopicOf, *,
-                 send_timeout_s: float = 10.0, seen_capacity: int = DEFAULT_CAPACITY) -> None:
+                 send_timeout_s: float = 10.0, seen_capacity: int = DEFAULT_CAPACITY,
+                 recall: Recall | None = None) -> None:
         self._factory = producer_factory
+        self._recall = recall
+        self._uncertain = recall is not None
+        """Whether ids on the log may be missing from `_seen` (at start, after a failure)."""
+        self._recall_lock = asyncio.Lock()
         self._topic_of = topic_of
         self._timeout = send_timeout_s
         self._seen = RecentIds(seen_capacity)
@@ -87,6 +100,8 @@ class Publisher:
 
         An id in flight in a concurrent request is waited for, then reported as a duplicate.
         """
+        if self._uncertain:
+            await self._refill()
         split = split_batch(events, self._seen)
         waits = [asyncio.shield(self._pending[e.id]) for e in split.fresh if e.id in self._pending]
         to_send = [e for e in split.fresh if e.id not in self._pending]
@@ -121,7 +136,26 @@ class Publisher:
                 await asyncio.gather(*acks)
         except (KafkaError, TimeoutError, OSError) as exc:
             self._discard(producer)
+            self._uncertain = self._recall is not None  # some may have landed all the same
             raise KafkaUnavailable(_describe(exc)) from exc
+
+    async def _refill(self) -> None:
+        """Learn the ids the log holds for the recall window, once for all waiting writes;
+        KafkaUnavailable (503: the client retries) while the log cannot be read."""
+        async with self._recall_lock:
+            if not self._uncertain or self._recall is None:
+                return
+            began = asyncio.get_running_loop().time()
+            try:
+                ids = list(await self._recall())
+            except Exception as exc:  # noqa: BLE001 - whatever stops the read, the answer is 503
+                log.warning("recalling event ids from the log failed: %s", _describe(exc))
+                raise KafkaUnavailable(
+                    f"cannot read which events are already on the log ({_describe(exc)})") from exc
+            self._seen.add_all(ids)
+            self._uncertain = False
+            log.info("recalled %d event ids from the log in %.1f s", len(ids),
+                     asyncio.get_running_loop().time() - began)
 
     async def _started(self) -> AIOKafkaProducer:
         async with self._start_lock:

@@ -54,6 +54,10 @@ class Settings:
     ingest_port: int = 8080
     max_body_bytes: int = 1_048_576
     max_batch: int = 1000
+    ingest_recall_s: int = 300
+    """How far back the ingest reads event ids from the log when it starts and after a
+    failed write, so that a retry of an event already on the log is a duplicate
+    (SWITCHBOARD_INGEST_RECALL_S, 0-86,400; 0: never)."""
     max_clock_skew_s: int = 300
     """How far ahead of the ingest's clock an event's time may be (SWITCHBOARD_MAX_CLOCK_SKEW_S,
     0-86,400): a later one is refused. Past times are allowed, for backfills."""
@@ -237,6 +241,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "SWITCHBOARD_MAX_BODY_BYTES", 1_048_576, (1_024, 1 << 30)),
         max_batch=_int(env, "SWITCHBOARD_MAX_BATCH", 1000, (1, 100_000)),
         max_clock_skew_s=_int(env, "SWITCHBOARD_MAX_CLOCK_SKEW_S", 300, (0, 86_400)),
+        ingest_recall_s=_int(env, "SWITCHBOARD_INGEST_RECALL_S", 300, (0, 86_400)),
         closed_horizon_s=_seconds(env, "SWITCHBOARD_CLOSED_HORIZON_S", CLOSED_HORIZON_S),
         sweep_every_s=_seconds(env, "SWITCHBOARD_SWEEP_EVERY_S", 300.0),
         api_keys=api_keys,

@@ -12,19 +12,23 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 
 from schemas.codec import decode, to_obj
 from schemas.events.conversation import MessageReceived
 from schemas.topics import CONVERSATIONS
 from services.infra.kafka_local import LocalKafka
 from services.ingest.app import create_app, default_publisher
+from services.ingest.ids_on_log import ids_on_log as log_ids
+from services.ingest.publisher import Publisher
 from services.ingest.stamp import Stamp
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 CE = {"Content-Type": "application/cloudevents+json", "Authorization": "Bearer dev-key"}
+BATCH = {**CE, "Content-Type": "application/cloudevents-batch+json"}
 
 
 @pytest.fixture
@@ -90,3 +94,64 @@ async def test_kafka_down_is_503_then_the_ingest_recovers(
     assert retry.json() == {"accepted": [during["id"]], "duplicates": []}
     assert (await client.get("/readyz")).status_code == 200
     assert await ids_on_log(settings, conversation) == [before["id"], during["id"]]
+
+
+async def _post_with(settings: Settings, publisher: Publisher, body: list[dict[str, Any]]
+                     ) -> httpx.Response:
+    """One request to an ingest that lives only for it (a restart between two calls)."""
+    app = create_app(settings, publisher)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://ingest") as http:
+            return await http.post("/v1/events", json=body, headers=BATCH)
+
+
+async def test_a_retry_to_a_restarted_ingest_is_a_duplicate_not_a_second_copy(
+        settings: Settings) -> None:
+    """Issue 12 §4: the memory of produced ids starts empty; it is refilled from the log."""
+    conversation = f"conv-{uuid.uuid4()}"
+    batch = [message_event(conversation), message_event(conversation)]
+    first = await _post_with(settings, default_publisher(settings), batch)
+    assert first.status_code == 202, first.text
+    again = await _post_with(settings, default_publisher(settings), batch)
+    assert again.json() == {"accepted": [], "duplicates": [e["id"] for e in batch]}
+    assert await ids_on_log(settings, conversation) == [e["id"] for e in batch]
+
+
+class _AckLost(AIOKafkaProducer):
+    """Writes, then reports the write as timed out: a 503 whose events did reach the log."""
+
+    async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        written = await super().send(*args, **kwargs)
+        lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def fail(_: asyncio.Future[Any]) -> None:
+            lost.set_exception(KafkaTimeoutError("the ack was lost"))
+
+        written.add_done_callback(fail)
+        return lost
+
+
+async def test_a_retried_503_whose_events_landed_is_a_duplicate_not_a_second_copy(
+        settings: Settings) -> None:
+    conversation = f"conv-{uuid.uuid4()}"
+    batch = [message_event(conversation)]
+    producers = iter([_AckLost, AIOKafkaProducer])
+
+    def factory() -> AIOKafkaProducer:
+        return next(producers)(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                               enable_idempotence=True)
+
+    async def recall() -> set[str]:
+        return await asyncio.to_thread(log_ids, settings, 60)
+
+    publisher = Publisher(factory, settings.topic_for_type, send_timeout_s=5, recall=recall)
+    app = create_app(settings, publisher)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://ingest") as http:
+            refused = await http.post("/v1/events", json=batch, headers=BATCH)
+            assert refused.status_code == 503, refused.text
+            retried = await http.post("/v1/events", json=batch, headers=BATCH)
+    assert retried.json() == {"accepted": [], "duplicates": [batch[0]["id"]]}
+    assert await ids_on_log(settings, conversation) == [batch[0]["id"]]
