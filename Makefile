@@ -9,7 +9,7 @@ PYTEST := $(VENV)/bin/pytest -p no:cacheprovider
 TIERS := $(wildcard tests/unit tests/integration tests/e2e)
 CODE := schemas projections streams services
 
-.PHONY: install infra test test-unit test-integration test-e2e lint run bench clean
+.PHONY: install infra test test-unit test-integration test-e2e lint run bench chaos clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,10 @@ run: install infra
 
 bench: install infra
 	$(PY) -m services.bench
+
+# CHAOS_ARGS, e.g. `make chaos CHAOS_ARGS="--duration 600 --seed 7"`.
+chaos: install infra
+	$(PY) -m services.chaos $(CHAOS_ARGS)
 
 # Stops the local servers first so no broker or postgres keeps running on deleted files.
 clean:

@@ -33,6 +33,42 @@ def done_between(start: Offsets, end: Offsets, position: Offsets) -> int:
     return sum(max(0, min(position.get(tp, 0), e) - start.get(tp, 0)) for tp, e in end.items())
 
 
+def visible_ends(settings: Settings, topics: tuple[str, ...] = DOMAIN) -> Offsets:
+    """Per partition of `topics`, the offset after its last record a read-committed
+    consumer receives (0 when none). A consumer that read everything commits at least
+    that, but not always the log's end: the marker of a router's transaction, or its
+    aborted records, may follow, and no record moves the commit past them."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                             enable_auto_commit=False, isolation_level=READ_COMMITTED)
+    try:
+        tps = [TopicPartition(t, p) for t in map(settings.topic, topics)
+               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+        return {(tp.topic, tp.partition): _after_last(consumer, tp, starts[tp], ends[tp])
+                for tp in tps}
+    finally:
+        consumer.close()
+
+
+def _after_last(consumer: KafkaConsumer, tp: TopicPartition, start: int, end: int) -> int:
+    back = 64
+    consumer.assign([tp])
+    while end > start:
+        begin = max(start, end - back)
+        consumer.seek(tp, begin)
+        last = None
+        while consumer.position(tp) < end:
+            for record in consumer.poll(timeout_ms=500).get(tp, ()):
+                if record.offset < end:
+                    last = record.offset
+        if last is not None:
+            return last + 1
+        if begin == start:
+            break
+        back *= 8  # nothing but markers and aborted records there: look further back
+    return start
+
+
 class GroupOffsets:
     """Committed offsets of a Kafka consumer group (the Faust worker's) on `topics`
     (logical names of both; the settings name them on the cluster)."""

@@ -54,6 +54,8 @@ class Component:
     supervised: bool
     """Restarted when it exits (a long-running service), not waited for."""
     restarts: int = 0
+    exited_at: float | None = None
+    """When the watcher first saw it exited (its restart waits `restart_after_s`)."""
 
 
 @dataclass(slots=True)
@@ -69,6 +71,10 @@ class BenchStack:
     phase: str = ""
     """The phase running now (set by the caller), for the exits' record."""
     began: float = field(default_factory=time.monotonic)
+    max_restarts: int = MAX_RESTARTS
+    restart_after_s: float = 0.0
+    """How long an exited supervised component stays down before it is started again (a
+    pause keeps one whose server is down from being restarted four times a second)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _watching: threading.Event = field(default_factory=threading.Event)
     _watcher: threading.Thread | None = None
@@ -164,12 +170,15 @@ class BenchStack:
                 for comp in list(self.components.values()):
                     self._note_rss(comp)
                     if comp.supervised and comp.proc.poll() is not None:
-                        self._revive(comp)
+                        now = time.monotonic()
+                        comp.exited_at = comp.exited_at or now
+                        if now - comp.exited_at >= self.restart_after_s:
+                            self._revive(comp)
 
     def _revive(self, comp: Component) -> bool:
         """Record the exit of a supervised component and start it again (False when it
         exited too often and stays down)."""
-        if comp.restarts >= MAX_RESTARTS:
+        if comp.restarts >= self.max_restarts:
             return False
         lines = comp.log.read_text(errors="replace").splitlines()
         self.exits.append({"name": comp.name, "code": comp.proc.returncode, "phase": self.phase,
@@ -179,6 +188,7 @@ class BenchStack:
               f"restarted (see {comp.log})", flush=True)
         comp.proc = self._spawn(comp.argv, comp.env, comp.nice, comp.log)
         comp.restarts += 1
+        comp.exited_at = None
         return True
 
     def check_running(self, name: str) -> None:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "rebuild": "replay the log from offset 0 into fresh read-model tables",
     "simulate": "drive the ingest API with simulated contact-center traffic",
     "bench": "run the benchmarks (make bench)",
+    "chaos": "the stack under traffic and faults, then checked (make chaos)",
 }
 
 
@@ -110,9 +111,16 @@ def _bench(settings: Settings, argv: Sequence[str]) -> int:
     return main(list(argv)) or 0
 
 
+def _chaos(settings: Settings, argv: Sequence[str]) -> int:
+    from services.chaos.__main__ import main
+
+    return main(list(argv))
+
+
 HANDLERS: dict[str, Callable[[Settings, Sequence[str]], int]] = {
     "dev": _dev, "infra": _infra, "topics": _topics, "ingest": _ingest, "worker": _worker,
     "projector": _projector, "router": _router, "rebuild": _rebuild, "simulate": _simulate, "bench": _bench,
+    "chaos": _chaos,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -63,14 +64,23 @@ class KafkaPublisher:
 class HttpPublisher:
     """Through `POST /v1/events`, retrying 503 (Kafka briefly unavailable) with backoff."""
 
-    def __init__(self, base_url: str, api_key: str) -> None:
+    def __init__(self, base_url: str, api_key: str, *, record: bool = False) -> None:
         self.client = httpx.AsyncClient(base_url=base_url, timeout=30.0, headers={
             "Authorization": f"Bearer {api_key}", "Content-Type": CONTENT_TYPE_BATCH})
+        self.answers: Counter[str] = Counter()
+        """Requests by answer: the status code, or the transport error's name."""
+        self.record = record
+        self.offered: list[str] = []
+        """With `record`: every event id offered, once, in order."""
+        self.duplicates = 0
+        """With `record`: ids the ingest answered were already on the log."""
 
     async def start(self) -> None:
         """Nothing to connect: the client connects on the first request."""
 
     async def publish(self, events: Sequence[Event]) -> None:
+        if self.record:
+            self.offered.extend(e.id for e in events)
         for start in range(0, len(events), 500):
             await self._post(b"[" + b",".join(encode(e) for e in events[start:start + 500]) + b"]")
 
@@ -79,7 +89,10 @@ class HttpPublisher:
         while True:
             try:
                 response = await self.client.post("/v1/events", content=body)
+                self.answers[str(response.status_code)] += 1
                 if response.status_code == 202:
+                    if self.record:
+                        self.duplicates += len(response.json()["duplicates"])
                     return
                 if response.status_code not in RETRYABLE:
                     raise RuntimeError(f"ingest refused live events ({response.status_code}): "
@@ -87,6 +100,7 @@ class HttpPublisher:
                 why = f"HTTP {response.status_code}"
             except httpx.TransportError as exc:
                 why = f"{type(exc).__name__}"  # the ingest is starting or restarting
+                self.answers[why] += 1
             if waited > GIVE_UP_S:
                 raise RuntimeError(f"ingest unavailable for {waited:.0f}s ({why}); is it running?")
             await asyncio.sleep(delay)
