@@ -180,6 +180,10 @@ class _Desks:
         are read from the model's cache when needed."""
         self.away = set(away)
         """Agents being set away (this pass or still on the way): offered nothing."""
+        self._room: dict[str, set[str]] = {}
+        """Per channel, the roster's agents with room for one more conversation of it, as
+        of now in the pass: a backlog of a thousand weighed against a thousand agents asks
+        a set, not the load rules, for each pair (a pass took 10 s in the chaos run)."""
         for pending in model.pending.values():
             if pending.agent_id not in self.roster.agents:
                 continue
@@ -188,6 +192,7 @@ class _Desks:
             else:
                 self.reserve(pending.agent_id, pending.channel)
         self._fruitless: set[tuple[object, ...]] = set()
+        self._idle_room: dict[tuple[str | None, str], tuple[str, ...]] = {}
         self.given: dict[str, datetime] = {}
         """Agents given a conversation in this pass, and when."""
 
@@ -201,6 +206,10 @@ class _Desks:
         load = dict(self.load(agent_id))  # the model's cached dict stays untouched
         load[channel] = load.get(channel, 0) + 1
         self.reserved[agent_id] = load
+        agent = self.model.agents.get(agent_id)
+        for held, room in self._room.items():
+            if agent is None or not self.free(agent, held):  # mixing rules span channels
+                room.discard(agent_id)
 
     def free(self, agent: AgentState, channel: str) -> bool:
         """Whether the agent has room for one more `channel` conversation."""
@@ -254,7 +263,7 @@ class _Desks:
         agents = self.model.agents
         order = self.model.idle_order(self.roster_domain, skill)
         best: tuple[datetime, str] | None = None
-        for agent_id in order.dated:
+        for agent_id in self._idle_with_room(skill, conv.channel):
             if agent_id in excluded or agent_id in self.given:
                 continue
             agent = agents[agent_id]
@@ -287,8 +296,32 @@ class _Desks:
         ids = self.roster.agents if skill is None else self.roster.by_skill.get(skill, ())
         return (agents[a] for a in ids)
 
+    def _room_for(self, channel: str) -> set[str]:
+        room = self._room.get(channel)
+        if room is None:
+            agents = self.model.agents
+            room = self._room[channel] = {a for a in self.roster.agents
+                                          if self.free(agents[a], channel)}
+        return room
+
+    def _has_room(self, agent: AgentState, channel: str) -> bool:
+        if agent.agent_id not in self.roster.agents:
+            return self.free(agent, channel)
+        return agent.agent_id in self._room_for(channel)
+
+    def _idle_with_room(self, skill: str | None, channel: str) -> tuple[str, ...]:
+        """The idle order of `skill`'s agents, those without room for `channel` left out
+        as the pass began it (room only shrinks during a pass: `_fits` checks again)."""
+        found = self._idle_room.get((skill, channel))
+        if found is None:
+            room = self._room_for(channel)
+            order = self.model.idle_order(self.roster_domain, skill)
+            found = self._idle_room[(skill, channel)] = tuple(
+                a for a in order.dated if a in room)
+        return found
+
     def _fits(self, agent: AgentState, conv: ConversationState, skills: dict[str, int]) -> bool:
-        if not self.free(agent, conv.channel):
+        if not self._has_room(agent, conv.channel):
             return False
         return agent.speaks(conv.language) and agent.has_skills(skills)
 
