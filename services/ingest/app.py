@@ -26,7 +26,7 @@ from services.ingest.errors import (
     json_response,
     kafka_unavailable,
 )
-from services.ingest.ids_on_log import ids_on_log
+from services.ingest.ids_on_log import IdsOnLog
 from services.ingest.publisher import KafkaUnavailable, Publisher
 from services.runtime.kafka_clients import async_producer
 from services.runtime.settings import Settings
@@ -42,8 +42,10 @@ def default_publisher(settings: Settings, send_timeout_s: float = 10.0,
 
     `seen_capacity` ids are remembered for de-duplication (~170 MB at the default 1,000,000).
     """
+    on_log = IdsOnLog(settings, settings.ingest_recall_s)
+
     async def recall() -> set[str]:
-        return await asyncio.to_thread(ids_on_log, settings, settings.ingest_recall_s)
+        return await asyncio.to_thread(on_log.recall)
 
     return Publisher(lambda: async_producer(settings, "switchboard-ingest"),
                      settings.topic_for_type, send_timeout_s=send_timeout_s,

@@ -131,8 +131,14 @@ class Publisher:
         producer = await self._started()
         try:
             async with asyncio.timeout(self._timeout):
-                acks = [await producer.send(self._topic_of(e.type), encode(e),
-                                            key=e.subject.encode()) for e in events]
+                acks = []
+                for e in events:
+                    ack = await producer.send(self._topic_of(e.type), encode(e),
+                                              key=e.subject.encode())
+                    # The first failure answers the request; the others (the rest of a
+                    # discarded producer's records) are expected, not news to log.
+                    ack.add_done_callback(_retrieve)
+                    acks.append(ack)
                 await asyncio.gather(*acks)
         except (KafkaError, TimeoutError, OSError) as exc:
             self._discard(producer)
@@ -183,6 +189,11 @@ class Publisher:
     def _track(self, task: asyncio.Task[None]) -> None:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+
+def _retrieve(ack: asyncio.Future[object]) -> None:
+    if not ack.cancelled():
+        ack.exception()
 
 
 def _abort(producer: AIOKafkaProducer) -> None:

@@ -20,6 +20,7 @@ from schemas.events.conversation import MessageReceived
 from schemas.topics import CONVERSATIONS
 from services.infra.kafka_local import LocalKafka
 from services.ingest.app import create_app, default_publisher
+from services.ingest.ids_on_log import IdsOnLog
 from services.ingest.ids_on_log import ids_on_log as log_ids
 from services.ingest.publisher import Publisher
 from services.ingest.stamp import Stamp
@@ -155,3 +156,17 @@ async def test_a_retried_503_whose_events_landed_is_a_duplicate_not_a_second_cop
             retried = await http.post("/v1/events", json=batch, headers=BATCH)
     assert retried.json() == {"accepted": [], "duplicates": [batch[0]["id"]]}
     assert await ids_on_log(settings, conversation) == [batch[0]["id"]]
+
+
+async def test_each_recall_reads_only_what_was_appended_since_the_one_before(
+        settings: Settings, client: httpx.AsyncClient) -> None:
+    on_log = IdsOnLog(settings, 60)
+    first = message_event(f"conv-{uuid.uuid4()}")
+    assert (await client.post("/v1/events", json=first, headers=CE)).status_code == 202
+    assert first["id"] in await asyncio.to_thread(on_log.recall)
+
+    second = message_event(f"conv-{uuid.uuid4()}")
+    assert (await client.post("/v1/events", json=second, headers=CE)).status_code == 202
+    again = await asyncio.to_thread(on_log.recall)
+    assert second["id"] in again
+    assert first["id"] not in again, "the second recall read the window again"
