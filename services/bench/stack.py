@@ -28,6 +28,7 @@ from services.infra.kafka_local import start_kafka, stop_kafka
 from services.infra.postgres_local import database_url, start_postgres, stop_postgres
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import PROJECT_ROOT, Settings, from_env
+from services.runtime.stop_signals import waiting_while_stopping
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,13 +266,14 @@ class BenchStack:
         stop_postgres(self.postgres_dir)
 
     def close(self) -> None:
-        """Stop every component, then the servers."""
-        self._watching.set()
-        if self._watcher is not None:
-            self._watcher.join()
-        for name in list(self.components):
-            self.stop(name)
-        self.stop_servers()
+        """Stop every component, then the servers (a second Ctrl-C waits for it)."""
+        with waiting_while_stopping():
+            self._watching.set()
+            if self._watcher is not None:
+                self._watcher.join()
+            for name in list(self.components):
+                self.stop(name)
+            self.stop_servers()
 
 
 def _pid_file(path: Path) -> int | None:

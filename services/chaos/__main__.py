@@ -36,7 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     cfg = dataclasses.replace(defaults, duration_s=args.duration, every_s=args.every,
                               rate=args.rate, seed=args.seed)
-    outcome = run(cfg)
+    try:
+        outcome = run(cfg)
+    except KeyboardInterrupt:
+        print("chaos: interrupted; the stack is stopped, nothing was checked", file=sys.stderr)
+        return 130
     print("\n" + table(outcome))
     report = cfg.root / "report.json"
     report.write_bytes(orjson.dumps(dataclasses.asdict(outcome), option=orjson.OPT_INDENT_2))

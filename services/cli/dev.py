@@ -28,7 +28,7 @@ from services.infra.postgres_local import PostgresStartError
 from services.runtime.kafka_clients import BrokerUnavailable
 from services.runtime.parent_death import PARENT_PID
 from services.runtime.settings import Settings
-from services.runtime.stop_signals import interrupt_on
+from services.runtime.stop_signals import interrupt_on, waiting_while_stopping
 
 STOP_TIMEOUT_S = 30.0
 
@@ -81,10 +81,6 @@ def _stop(children: list[Child]) -> None:
             child.proc.wait()
         print(f"  stopped {child.name} (exit {child.proc.returncode}, "
               f"{time.monotonic() - began:.1f} s)", flush=True)
-
-
-def _stopping(signum: int, frame: object) -> None:
-    print(f"\n{signal.Signals(signum).name}: already stopping, please wait", flush=True)
 
 
 def _ready(settings: Settings, registry: Path) -> str | None:
@@ -156,14 +152,13 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
         print("\nstopping...", flush=True)
         return 0
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, _stopping)
-        _stop(children)
-        registry.unlink(missing_ok=True)
-        watcher.close()
-        if not args.keep_infra:
-            stack_down(settings)
-            print("  stopped Kafka and PostgreSQL" if interrupted else "  stopped infrastructure",
-                  flush=True)
+        with waiting_while_stopping():
+            _stop(children)
+            registry.unlink(missing_ok=True)
+            watcher.close()
+            if not args.keep_infra:
+                stack_down(settings)
+                print("  stopped Kafka and PostgreSQL" if interrupted
+                      else "  stopped infrastructure", flush=True)
 
 
