@@ -279,13 +279,16 @@ class Router:
     def _take_over(self) -> bool:
         """Fence the previous writer, then note where the log ends: all it ever committed
         is before that, and this router decides nothing before it has read that far."""
+        began = time.monotonic()
         try:
             self.writer.acquire()
             self._target = self.feed.end_offsets()
         except KafkaError as exc:
-            log.error("could not take over the writes of domain %s (%s); retrying", self.domain,
-                      exc)
+            log.error("could not take over the writes of domain %s after %.1f s (%s); retrying",
+                      self.domain, time.monotonic() - began, exc)
             return False
+        log.info("%s took over the writes of domain %s in %.1f s", self.instance, self.domain,
+                 time.monotonic() - began)
         return True
 
     def _write(self, decisions: list[Decision], now: datetime) -> None:

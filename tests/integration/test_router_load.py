@@ -40,6 +40,13 @@ def _desks(run: str) -> DeskConfig:
         patience_s=8.0, break_s=2.0)
 
 
+def _own_lines(log: Path, last: int = 40) -> str:
+    """The router's own log lines and the clients' warnings, the last `last` of them."""
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if "switchboard" in line or " WARNING " in line or " ERROR " in line]
+    return "\n".join(lines[-last:])
+
+
 def _holder(log: Path) -> bool:
     return "caught up with the log" in log.read_text(errors="replace")
 
@@ -54,8 +61,12 @@ def test_invariants_hold_over_the_whole_log(settings: Settings, tmp_path: Path,
         procs = {name: stack.enter_context(router_process(settings, config_path, run, f"{run}-{name}",
                                                           logs[name]))
                  for name in ("a", "b")}
-        leader = wait_for(lambda: next((n for n in procs if _holder(logs[n])), None),
-                          "one router to win the lease and catch up", timeout_s=60)
+        try:
+            leader = wait_for(lambda: next((n for n in procs if _holder(logs[n])), None),
+                              "one router to win the lease and catch up", timeout_s=60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n" + "\n".join(
+                f"--- router-{n}, its own lines:\n{_own_lines(logs[n])}" for n in logs)) from None
         standby = next(n for n in procs if n != leader)
         killed_at: list[datetime] = []
 
