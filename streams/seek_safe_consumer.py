@@ -171,13 +171,17 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
         if epoch == self._epoch or not records:
             self._fetched_epoch = epoch
             return records
-        # A seek came while this fetch was pending, so its records may come from either
-        # side of it: put the fetcher back where the new epoch expects each partition
-        # (where the batch began, for a partition the seek did not place) and fetch again.
+        # A seek came while this fetch was pending, so its stream records may come from
+        # either side of it: put the fetcher back where the new epoch expects each stream
+        # partition (where the batch began, for one the seek did not place) and fetch
+        # again. Changelog records are kept: no stream seek moves a changelog partition.
+        changelogs = self.app.tables.changelog_topics
         positions = {ensure_tp(tp): self._expected.get(ensure_tp(tp), batch[0].offset)
-                     for tp, batch in records.items() if batch}
-        await self.seek_wait(positions)
-        return {}
+                     for tp, batch in records.items() if batch and tp.topic not in changelogs}
+        if positions:
+            await self.seek_wait(positions)
+        self._fetched_epoch = self._epoch
+        return {tp: batch for tp, batch in records.items() if tp.topic in changelogs}
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:
         """Faust's fetch loop, with epochs, exact positions and a parked flag."""
@@ -191,18 +195,21 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
                 await self.sleep(0)
                 if self.should_stop:
                     continue
+                changelogs = self.app.tables.changelog_topics
                 async for tp, message in ait:
-                    # Fetched before the latest seek: the seek placed the fetcher, and
-                    # what is left of the batch is fetched again after it.
-                    if self._fetched_epoch != self._epoch:
-                        break
                     since_yield += 1
                     if since_yield > YIELD_EVERY:
                         await asyncio.sleep(0)
                         since_yield = 0
-                        if self._fetched_epoch != self._epoch:
-                            break
-                    await self._deliver(tp, message, self._epoch)
+                    if tp.topic in changelogs:
+                        # A table recovery places its changelog partitions itself and
+                        # counts what its table applied; a stream seek moves none of them,
+                        # so their records are delivered whatever the epoch.
+                        await self._deliver_changelog(tp, message)
+                    elif self._fetched_epoch == self._epoch:
+                        await self._deliver(tp, message, self._epoch)
+                    # else: fetched before the latest seek, which placed the fetcher; the
+                    # rest of the partition's records are fetched again after it.
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
@@ -215,6 +222,17 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _deliver_changelog(self, tp: TP, message: Any) -> None:
+        """A changelog record, delivered every time it is fetched: a recovery that seeks
+        back (after a rebalance cleared records delivered but not yet applied) must get
+        them again, and applying one twice sets the same value."""
+        self._parked.clear()
+        try:
+            await self._delivered(self.callback(message))
+        finally:
+            self._parked.set()
+        self._read_offset[tp] = message.offset
 
     async def _deliver(self, tp: TP, message: Any, epoch: int) -> None:
         offset = message.offset
