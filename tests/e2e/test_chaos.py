@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from tests_support import free_port
 
 from services.bench.stack import StackPorts
@@ -15,7 +14,6 @@ from services.chaos.faults import Kind
 from services.chaos.report import table
 from services.chaos.run import ChaosConfig, run
 
-WORKER_TABLES = "worker tables vs offline fold"
 SHORT = ChaosConfig(duration_s=110.0, every_s=16.0)
 """Six faults, one of each kind (the plan deals them from a shuffled deck), at the
 default traffic; denser faults leave the broker down for too much of a short run to
@@ -35,13 +33,8 @@ def test_the_stack_survives_every_kind_of_fault_with_nothing_lost_or_doubled(
     assert set(Counter(kind for _, kind, _ in outcome.faults)) == {k.value for k in Kind}
     assert outcome.on_log == outcome.offered > 0
     assert outcome.differences, "the checks ran"
-    open_defect = found.pop(WORKER_TABLES, None)
     assert not found, f"differences after the chaos run: {found}"
-    # The target is 500 events/s offered; this 2-core machine, running every process
-    # of the stack, the desks and the faults, gives 480-495 (README of services/chaos).
-    assert outcome.offered / outcome.traffic_s >= 400, "the run offered far less than usual"
-    if open_defect:
-        # Reproduced with this plan (a worker killed 9 s in): after the kill and the
-        # rebalances that follow, some keys of one partition are folded from empty
-        # states though the changelog held them. Open; every other check stays strict.
-        pytest.xfail(f"known open defect, worker tables vs offline fold: {open_defect}")
+    # The target is 500 events/s offered; on this 2-core machine, running every process
+    # of the stack, the desks and the faults, the short form measured 539 (README of
+    # services/chaos). A floor below it keeps a slow run from failing on speed alone.
+    assert outcome.offered / outcome.traffic_s >= 450, "the run offered far less than usual"
