@@ -19,6 +19,11 @@ short-abandon limit; a fact belongs to the interval holding its instant `at`):
 - resolution_time: first customer message (else start) → resolved; resolved: count.
 - transfer_rate, escalation_rate: transfers, escalations ÷ handled (ended holds).
 - reopen_rate: reopens ÷ resolved.
+- fcr: resolutions with one agent at most, no transfer or escalation and no recontact
+  (reopen, or a new conversation from the customer) within the recontact window ÷
+  resolutions (`projections.kpi.recontact`).
+- containment: resolutions of bot-started conversations that never reached a human and
+  had no recontact within the window ÷ resolutions of bot-started conversations.
 - csat: answers scoring 4-5 ÷ answers with a CSAT score; nps: (answers 9-10 − answers
   0-6) ÷ answers with an NPS score; ces: mean and percentiles of CES scores;
   survey_response_rate: surveys answered ÷ surveys sent.
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 from projections.kpi.definitions import Definitions
 from projections.kpi.durations import DurationSummary, summarize
 from projections.kpi.facts import Fact
+from projections.kpi.recontact import Recontacts, contained, first_contact, gather
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +57,12 @@ class Rate:
 Figure = int | Rate | DurationSummary | dict[str, Rate]
 
 
-def figures(facts: Iterable[Fact], definitions: Definitions) -> dict[str, Figure]:
-    """Every conversation KPI of the facts of one scope and interval."""
+def figures(facts: Iterable[Fact], definitions: Definitions,
+            known: Recontacts | None = None) -> dict[str, Figure]:
+    """Every conversation KPI of the facts of one scope and interval; `known`: what the
+    whole log says of recontacts (gathered from these facts alone when not given)."""
+    facts = list(facts)
+    known = gather(facts) if known is None else known
     by_kind: dict[str, list[Fact]] = {}
     for fact in facts:
         by_kind.setdefault(fact.kind, []).append(fact)
@@ -64,6 +74,7 @@ def figures(facts: Iterable[Fact], definitions: Definitions) -> dict[str, Figure
         return summarize(f.seconds for f in of(kind) if f.seconds is not None)
 
     started, queued, handled, resolved = of("started"), of("queued"), of("handled"), of("resolved")
+    bot_resolved = [f for f in resolved if f.started_by == "bot"]
     answered_in_t = sum(1 for f in of("answered") if _within(f, definitions))
     abandons = [(f, definitions.of(f.queue)) for f in of("abandoned")]
     short = sum(1 for f, d in abandons if (f.seconds or 0.0) < d.short_abandon_s)
@@ -93,6 +104,10 @@ def figures(facts: Iterable[Fact], definitions: Definitions) -> dict[str, Figure
         "transfer_rate": Rate(len(of("transferred")), len(handled)),
         "escalation_rate": Rate(len(of("escalated")), len(handled)),
         "reopen_rate": Rate(len(of("reopened")), len(resolved)),
+        "fcr": Rate(sum(1 for f in resolved if first_contact(
+            f, known, definitions.of(f.queue).recontact_window_s)), len(resolved)),
+        "containment": Rate(sum(1 for f in bot_resolved if contained(
+            f, known, definitions.of(f.queue).recontact_window_s)), len(bot_resolved)),
         "csat": Rate(sum(1 for s in csat if s >= 4), len(csat)),
         "nps": Rate(sum(1 for s in nps if s >= 9) - sum(1 for s in nps if s <= 6), len(nps)),
         "ces": summarize(ces),

@@ -18,6 +18,7 @@ from projections.kpi.definitions import Definitions
 from projections.kpi.facts import Fact
 from projections.kpi.figures import Figure, figures
 from projections.kpi.intervals import Interval, Size, interval_of
+from projections.kpi.recontact import gather
 
 By = Literal["center", "queue", "channel", "agent"]
 BY: tuple[By, ...] = ("center", "queue", "channel", "agent")
@@ -36,6 +37,8 @@ class Row:
 def rows(facts: Iterable[Fact], definitions: Definitions, *, by: By, size: Size,
          start: datetime | None = None, end: datetime | None = None) -> list[Row]:
     """The rows of `facts` whose interval begins in [start, end), ordered by scope and time."""
+    facts = list(facts)
+    known = gather(facts)  # recontacts are looked for in every fact, not one interval's
     groups: dict[tuple[str, Interval], list[Fact]] = defaultdict(list)
     for fact in facts:
         scope = _scope(fact, by)
@@ -46,7 +49,7 @@ def rows(facts: Iterable[Fact], definitions: Definitions, *, by: By, size: Size,
         interval = interval_of(fact.at, size, zone)
         if (start is None or interval.start >= start) and (end is None or interval.start < end):
             groups[(scope, interval)].append(fact)
-    return [Row(scope, interval, definitions.version, figures(group, definitions))
+    return [Row(scope, interval, definitions.version, figures(group, definitions, known))
             for (scope, interval), group in sorted(groups.items(), key=lambda kv: kv[0])]
 
 

@@ -16,6 +16,7 @@ from schemas.envelope import new_event
 from schemas.events.conversation import (
     Abandoned,
     Assigned,
+    BotHandoffRequested,
     ConversationStarted,
     MessageReceived,
     MessageSent,
@@ -146,3 +147,34 @@ colour = "red"
     problems = " | ".join(caught.value.problems)
     assert "version" in problems and "Mars/Olympus" in problems
     assert "short_abandon_s" in problems and "queues.vip.colour" in problems
+
+
+def test_fcr_counts_one_agent_no_move_and_no_recontact_within_the_window() -> None:
+    clean = answered_after("c1", 10)  # customer c1, resolved at 70 s
+    moved = fold("c2", [(0, started()), (0, Queued(queue="billing")), (5, Assigned(agent_id="a1")),
+                        (30, Transferred(from_agent_id="a1", to_agent_id="a2")),
+                        (60, Resolved(resolved_by="agent"))])
+    kpis = figures(clean + moved, DEFINITIONS)
+    # c2 moved; and its customer ("c1", as every started() here) came back at 0 s of c2,
+    # which is not after c1's resolution: c1 counts.
+    assert kpis["fcr"] == Rate(1, 2)
+
+
+def test_a_new_conversation_from_the_customer_inside_the_window_takes_fcr_back() -> None:
+    first = answered_after("c1", 10)
+    back = fold("c9", [(3600, started())])  # the same customer, an hour later
+    assert figures(first + back, DEFINITIONS)["fcr"] == Rate(0, 1)
+    far = fold("c9", [(8 * 86400, started())])  # after the 7-day window
+    assert figures(first + far, DEFINITIONS)["fcr"] == Rate(1, 1)
+
+
+def test_containment_counts_bot_resolutions_that_never_reached_a_human() -> None:
+    bot = ConversationStarted(channel="chat", mode="sync", customer_id="b1", queue="billing",
+                              started_by="bot")
+    contained = fold("b1", [(0, bot), (30, Resolved(resolved_by="bot"))])
+    handed = fold("b2", [(0, ConversationStarted(channel="chat", mode="sync", customer_id="b2",
+                                                 queue="billing", started_by="bot")),
+                         (10, BotHandoffRequested(reason="asked for a human")),
+                         (11, Queued(queue="billing")), (20, Assigned(agent_id="a1")),
+                         (90, Resolved(resolved_by="agent"))])
+    assert figures(contained + handed, DEFINITIONS)["containment"] == Rate(1, 2)
