@@ -8,15 +8,13 @@ projector's rows. Each check returns its differences, described (none when clean
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import psycopg
-from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
 from projections.dedupe import Position
@@ -33,12 +31,8 @@ from schemas.topics import (
     PROJECTION_CONVERSATIONS,
     PROJECTION_QUEUES,
 )
-from services.runtime.kafka_clients import READ_COMMITTED
+from services.runtime.log_records import records
 from services.runtime.settings import Settings
-
-READ_DEADLINE_S = 600.0
-Record = Any
-"""A kafka-python ConsumerRecord."""
 
 
 @dataclass(slots=True)
@@ -46,29 +40,6 @@ class LogReading:
     events: list[tuple[Envelope[EventData], Position]] = field(default_factory=list)
     ids: Counter[str] = field(default_factory=Counter)
     undecodable: int = 0
-
-
-def records(settings: Settings, topics: Sequence[str], *,
-            committed_only: bool = True) -> Iterator[Record]:
-    """Every record of `topics` (logical names) from the start to their end as of now."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                             enable_auto_commit=False, max_poll_records=10_000,
-                             isolation_level=READ_COMMITTED if committed_only
-                             else "read_uncommitted")
-    try:
-        tps = [TopicPartition(t, p) for t in map(settings.topic, topics)
-               for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        deadline = time.monotonic() + READ_DEADLINE_S
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topics} not read to their end in {READ_DEADLINE_S:.0f} s")
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                yield from (r for r in batch if r.offset < ends[tp])
-    finally:
-        consumer.close()
 
 
 def read_log(settings: Settings) -> LogReading:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "drive the ingest API with simulated contact-center traffic",
     "bench": "run the benchmarks (make bench)",
     "chaos": "the stack under traffic and faults, then checked (make chaos)",
+    "kpi": "the KPIs of a past period, folded from the log (--from --to --by --definitions)",
 }
 
 
@@ -117,10 +118,16 @@ def _chaos(settings: Settings, argv: Sequence[str]) -> int:
     return main(list(argv))
 
 
+def _kpi(settings: Settings, argv: Sequence[str]) -> int:
+    from services.kpi.offline import main
+
+    return main(settings, argv)
+
+
 HANDLERS: dict[str, Callable[[Settings, Sequence[str]], int]] = {
     "dev": _dev, "infra": _infra, "topics": _topics, "ingest": _ingest, "worker": _worker,
     "projector": _projector, "router": _router, "rebuild": _rebuild, "simulate": _simulate, "bench": _bench,
-    "chaos": _chaos,
+    "chaos": _chaos, "kpi": _kpi,
 }
 
 

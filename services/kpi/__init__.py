@@ -1,0 +1,1 @@
+"""KPIs outside the worker: the offline report (`switchboard kpi`)."""
