@@ -65,6 +65,7 @@ def facts_of(before: ConversationState | None, after: ConversationState,
     prior = before
 
     def became(field: str) -> bool:
+        """Whether the event set `field` (a milestone set once)."""
         return getattr(after, field) is not None and (
             prior is None or getattr(prior, field) is None)
 
@@ -91,10 +92,9 @@ def facts_of(before: ConversationState | None, after: ConversationState,
         found.append(("resolved", after.agent_id or (prior.agent_id if prior else None),
                       _since(after.first_customer_message_at or after.started_at, t)))
     if prior is not None:
-        for kind, field in (("reopened", "reopens"), ("transferred", "transfers"),
-                            ("escalated", "escalations")):
+        for kind, field in _COUNTED:
             if getattr(after, field) > getattr(prior, field):
-                found.append((kind, prior.agent_id, None))  # type: ignore[arg-type]
+                found.append((kind, prior.agent_id, None))
         if prior.phase == "bot" and after.phase != "bot" and after.handoff_reason is not None:
             found.append(("handoff", None, None))
     if isinstance(data, SurveySent) and became("survey_sent_at"):
@@ -110,6 +110,11 @@ def facts_of(before: ConversationState | None, after: ConversationState,
                  agent_id=agent, seconds=seconds,
                  scores=fact_scores if kind == "survey_answered" else (None, None, None))
             for kind, agent, seconds in found]
+
+
+_COUNTED: tuple[tuple[Kind, str], ...] = (
+    ("reopened", "reopens"), ("transferred", "transfers"), ("escalated", "escalations"))
+"""Facts of a count on the conversation state going up, and that count."""
 
 
 def _since(start: datetime | None, end: datetime) -> float | None:

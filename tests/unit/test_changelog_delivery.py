@@ -8,6 +8,8 @@ keys of one partition missing from the restored table, then folded from empty st
 
 from __future__ import annotations
 
+import itertools
+from types import SimpleNamespace
 from typing import Any
 
 from faust.types import TP
@@ -68,12 +70,5 @@ class _StopAfter:
     """A fetcher that reports itself stopped once the loop has fetched `batches`."""
 
     def __init__(self, consumer: Any, batches: int) -> None:
-        self.calls = 0
-        outer = self
-
-        class _Flag:
-            def is_set(self) -> bool:
-                outer.calls += 1
-                return outer.calls > batches
-
-        self._stopped = _Flag()
+        checks = itertools.count(1)
+        self._stopped = SimpleNamespace(is_set=lambda: next(checks) > batches)
