@@ -12,6 +12,7 @@ from schemas.topics import ALL_TOPICS
 from services.runtime import gc_policy
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings
+from services.runtime.stop_signals import forward_early_stop
 from streams.app import create_app
 from streams.sweep import register_sweep
 from streams.wiring import change_topics, register
@@ -48,6 +49,11 @@ def run_worker(settings: Settings, store: str = "memory://", loglevel: str = "WA
 def run_app(app: faust.App, loglevel: str = "WARNING") -> None:
     """Run a Faust app in this process until SIGINT/SIGTERM."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+
+    @app.task
+    async def forward_stop_asked_while_starting() -> None:
+        forward_early_stop()  # Faust's signal handlers are in place once app tasks run
+
     # aiokafka and faust log at DEBUG for every record; building those records
     # cost ~10% of the worker's time even though no handler printed them.
     level = max(logging.INFO, logging.getLevelName(loglevel.upper()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -134,9 +135,9 @@ HANDLERS: dict[str, Callable[[Settings, Sequence[str]], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `switchboard <command> [args]` and run the command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Until a component installs its own handlers (Faust's, uvicorn's), SIGTERM stops it
-    # as Ctrl-C does: a stop asked for while it starts ends it cleanly too.
-    interrupt_on()
+    # Until a component installs its own handlers (Faust's, uvicorn's), SIGINT and SIGTERM
+    # raise StopRequested: a stop asked for while it starts ends it cleanly too.
+    interrupt_on((signal.SIGINT, signal.SIGTERM))
     follow_parent()  # started by `switchboard dev`: stop when it dies
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in HANDLERS:
         width = max(map(len, COMMANDS))

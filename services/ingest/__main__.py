@@ -14,6 +14,7 @@ import uvicorn
 from services.ingest.app import create_app
 from services.runtime.kafka_clients import ensure_topics
 from services.runtime.settings import Settings, from_env
+from services.runtime.stop_signals import note_stop
 
 
 def serve(settings: Settings) -> None:
@@ -28,6 +29,9 @@ def serve(settings: Settings) -> None:
 
 
 def _stopped(signum: int, frame: object) -> None:
+    # Before uvicorn took the signals, a stop is only noted: the app forwards it to
+    # uvicorn once serving (lifespan startup).
+    note_stop(signum)
     logging.getLogger(__name__).info("stopped on %s", signal.Signals(signum).name)
 
 

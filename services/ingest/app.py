@@ -30,6 +30,7 @@ from services.ingest.ids_on_log import IdsOnLog
 from services.ingest.publisher import KafkaUnavailable, Publisher
 from services.runtime.kafka_clients import async_producer
 from services.runtime.settings import Settings
+from services.runtime.stop_signals import forward_early_stop
 
 
 class Status(BaseModel):
@@ -64,6 +65,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pub.start()
+        forward_early_stop()  # uvicorn's signal handlers are in place during startup
         try:
             yield
         finally:

@@ -13,14 +13,43 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 
+class StopRequested(KeyboardInterrupt):
+    """A stop signal, caught by every `except KeyboardInterrupt`. Not KeyboardInterrupt
+    itself: CPython marks an exact KeyboardInterrupt that leaves a string `exec` (which
+    is how dataclasses build their methods at import) as unhandled, and a process so
+    marked kills itself with SIGINT on exit (status -2) even after catching it."""
+
+
+_early: list[signal.Signals] = []
+"""Stops that arrived while only these handlers were in place."""
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+    _early.append(signal.Signals(signum))
+    raise StopRequested(signal.Signals(signum).name)
 
 
 def interrupt_on(signals: Iterable[signal.Signals] = (signal.SIGTERM,)) -> None:
-    """Raise KeyboardInterrupt in the main thread when one of `signals` arrives."""
+    """Raise StopRequested (a KeyboardInterrupt) in the main thread when one of `signals`
+    arrives."""
     for sig in signals:
         signal.signal(sig, _interrupt)
+
+
+def note_stop(signum: int) -> None:
+    """Remember a stop signal that a handler of this process took without acting on it."""
+    _early.append(signal.Signals(signum))
+
+
+def forward_early_stop() -> None:
+    """Call once a component's own handlers are in place (Faust's, uvicorn's): a stop that
+    arrived before them is signalled again, to them. An interrupt raised where Python only
+    reports exceptions (a weakref callback, a `__del__`) is lost otherwise, and the
+    component would start and run as if never asked to stop."""
+    if _early:
+        sig = _early[0]
+        _early.clear()
+        signal.raise_signal(sig)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
