@@ -18,7 +18,6 @@ import logging
 import threading
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.errors import KafkaError
 
 from schemas.topics import ROUTER_LEASE
@@ -52,8 +51,7 @@ class _Listener(ConsumerRebalanceListener):
         if self.lease.partition in assigned:
             # The claim this process makes at the next rebalance (`lease_assignor`): the
             # coordinator holds the generation just joined by now.
-            coordinator = getattr(self.lease.consumer, "_coordinator", None)
-            self.lease.assignor.held_in = getattr(coordinator, "generation", 0)
+            self.lease.assignor.held_in = self.lease.group_generation()
         self.lease._set(self.lease.partition in assigned)
 
 
@@ -93,8 +91,12 @@ class Lease:
             group_id=self.settings.group(group_of(self.domain)), enable_auto_commit=False,
             session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1_000,
             max_poll_interval_ms=60_000, metadata_max_age_ms=30_000,
-            # Round robin too, for a group still holding routers of an earlier release.
-            partition_assignment_strategy=(self.assignor, RoundRobinPartitionAssignor))
+            # One assignor only: aiokafka 0.14 sends one JoinGroup per assignor, each with a
+            # different protocol list, and the broker rebalances on each ("Updating metadata
+            # for member"), so two routers with two assignors each rebalanced in a loop
+            # without end (hundreds of generations, neither holding the lease; upstream
+            # aio-libs/aiokafka#1168).
+            partition_assignment_strategy=(self.assignor,))
         self.consumer = consumer
         consumer.subscribe([self.partition.topic], listener=_Listener(self))
         try:
@@ -117,6 +119,12 @@ class Lease:
         finally:
             self._set(False)
             await consumer.stop()  # leaves the group: a standby takes over at once
+
+    def group_generation(self) -> int:
+        """The group generation this process last joined (0 before it joined). aiokafka
+        keeps it on its private coordinator: read here only."""
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        return int(getattr(coordinator, "generation", 0) or 0)
 
     def held(self) -> bool:
         """True while this process is the domain's active router."""

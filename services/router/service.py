@@ -37,6 +37,7 @@ from services.router.policy import Decision, decide
 from services.router.snapshot import SnapshotError
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics
 from services.runtime.settings import CLOSED_HORIZON_S, Settings
+from services.runtime.stop_signals import forward_early_stop
 
 log = logging.getLogger("switchboard.router")
 
@@ -357,6 +358,7 @@ def run_router(settings: Settings, domain: str, instance: str, config_path: Path
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    forward_early_stop()
     try:
         router.run()
     finally:
