@@ -14,19 +14,14 @@ interval of the queue it was in at that moment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from projections.conversations import reducer
 from projections.conversations.state import ConversationState
-from projections.dedupe import Position
-from projections.errors import LifecycleError
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.events.conversation import MessageSent, SurveyAnswered, SurveySent
-from schemas.topics import Family, family_of
 
 Kind = Literal[
     "started", "queued", "answered", "abandoned", "first_response_customer",
@@ -119,20 +114,3 @@ _COUNTED: tuple[tuple[Kind, str], ...] = (
 
 def _since(start: datetime | None, end: datetime) -> float | None:
     return None if start is None else max(0.0, (end - start).total_seconds())
-
-
-def facts_of_log(events: Iterable[tuple[Envelope[EventData], Position | None]]) -> Iterator[Fact]:
-    """The facts of a log read in order (an offline fold): each conversation event is
-    folded by the conversation reducer, as everywhere; an event the lifecycle refuses
-    changes nothing and completes no fact (the worker dead-letters it)."""
-    states: dict[str, ConversationState] = {}
-    for event, position in events:
-        if family_of(event.type) is not Family.CONVERSATION:
-            continue
-        before = states.get(event.subject)
-        try:
-            after = reducer.apply(before, event, position)
-        except LifecycleError:
-            continue
-        states[event.subject] = after
-        yield from facts_of(before, after, event)

@@ -16,6 +16,8 @@ short-abandon limit; a fact belongs to the interval holding its instant `at`):
 - next_response: oldest unanswered customer message → the next human reply, for
   replies after the first.
 - aht: assignment → the agent's end of it (resolved, transferred or re-queued).
+- async_engagement: of async holds, the seconds it was the agent's turn
+  (`projections.kpi.engagement`).
 - resolution_time: first customer message (else start) → resolved; resolved: count.
 - transfer_rate, escalation_rate: transfers, escalations ÷ handled (ended holds).
 - reopen_rate: reopens ÷ resolved.
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 
 from projections.kpi.definitions import Definitions
 from projections.kpi.durations import DurationSummary, summarize
+from projections.kpi.engagement import Turns, engagement, turns_of
 from projections.kpi.facts import Fact
 from projections.kpi.recontact import Recontacts, contained, first_contact, gather
 
@@ -54,15 +57,17 @@ class Rate:
         return self.numerator / self.denominator if self.denominator else None
 
 
-Figure = int | Rate | DurationSummary | dict[str, Rate]
+Figure = int | float | Rate | DurationSummary | dict[str, Rate]
 
 
 def figures(facts: Iterable[Fact], definitions: Definitions,
-            known: Recontacts | None = None) -> dict[str, Figure]:
-    """Every conversation KPI of the facts of one scope and interval; `known`: what the
-    whole log says of recontacts (gathered from these facts alone when not given)."""
+            known: Recontacts | None = None, turns: Turns | None = None) -> dict[str, Figure]:
+    """Every conversation KPI of the facts of one scope and interval; `known` and `turns`:
+    what the whole log says of recontacts and agent turns (gathered from these facts
+    alone when not given)."""
     facts = list(facts)
     known = gather(facts) if known is None else known
+    turns = turns_of(facts) if turns is None else turns
     by_kind: dict[str, list[Fact]] = {}
     for fact in facts:
         by_kind.setdefault(fact.kind, []).append(fact)
@@ -99,6 +104,8 @@ def figures(facts: Iterable[Fact], definitions: Definitions,
         "first_response_agent": waits("first_response_agent"),
         "next_response": waits("next_response"),
         "aht": waits("handled"),
+        "async_engagement": summarize(engagement(f, turns) for f in handled
+                                      if f.mode == "async"),
         "resolution_time": waits("resolved"),
         "resolved": len(resolved),
         "transfer_rate": Rate(len(of("transferred")), len(handled)),

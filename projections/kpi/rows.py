@@ -1,9 +1,13 @@
 """Facts grouped into rows of figures: one row per scope and interval (pure).
 
 A scope is the center, a queue, a channel or an agent (`by`); a fact joins the
-interval of its instant on the time zone of its queue's definition (the center's for
-the center and channel scopes). Agent rows hold the facts that name an agent (answers,
-responses, holds, resolutions, transfers, escalations, reopens).
+interval of its instant on the time zone of its queue's definition for queue rows,
+the center's otherwise (an agent serves several queues: its day is the center's).
+Agent rows hold the facts that name an agent (answers, responses, holds, resolutions,
+transfers, escalations, reopens) and its agent time; center rows all agent time;
+channel rows the slot utilization of their channel; queue rows no agent time (it
+belongs to no queue). Backlog (open at the interval's end) is in every row but an
+agent's.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from projections.kpi.agent_figures import agent_figures
+from projections.kpi.agent_time import Span, pieces
+from projections.kpi.backlog import open_at
 from projections.kpi.definitions import Definitions
+from projections.kpi.engagement import turns_of
 from projections.kpi.facts import Fact
 from projections.kpi.figures import Figure, figures
 from projections.kpi.intervals import Interval, Size, interval_of
@@ -35,22 +43,64 @@ class Row:
 
 
 def rows(facts: Iterable[Fact], definitions: Definitions, *, by: By, size: Size,
-         start: datetime | None = None, end: datetime | None = None) -> list[Row]:
-    """The rows of `facts` whose interval begins in [start, end), ordered by scope and time."""
+         start: datetime | None = None, end: datetime | None = None,
+         spans: Iterable[Span] = ()) -> list[Row]:
+    """The rows of `facts` and agent `spans` whose interval begins in [start, end),
+    ordered by scope and time."""
     facts = list(facts)
     known = gather(facts)  # recontacts are looked for in every fact, not one interval's
-    groups: dict[tuple[str, Interval], list[Fact]] = defaultdict(list)
+    turns = turns_of(facts)
+    center = definitions.center.zone
+
+    def wanted(interval: Interval) -> bool:
+        return (start is None or interval.start >= start) and (end is None or interval.start < end)
+
+    by_fact: dict[tuple[str, Interval], list[Fact]] = defaultdict(list)
     for fact in facts:
         scope = _scope(fact, by)
         if scope is None:
             continue
-        zone = (definitions.of(fact.queue) if by in ("queue", "agent")
-                else definitions.center).zone
-        interval = interval_of(fact.at, size, zone)
-        if (start is None or interval.start >= start) and (end is None or interval.start < end):
-            groups[(scope, interval)].append(fact)
-    return [Row(scope, interval, definitions.version, figures(group, definitions, known))
-            for (scope, interval), group in sorted(groups.items(), key=lambda kv: kv[0])]
+        interval = interval_of(fact.at, size, definitions.of(fact.queue).zone
+                               if by == "queue" else center)
+        if wanted(interval):
+            by_fact[(scope, interval)].append(fact)
+    by_span: dict[tuple[str, Interval], list[Span]] = defaultdict(list)
+    if by != "queue":  # agent time belongs to no queue
+        for span in spans:
+            for interval, piece in pieces(span, size, center):
+                if wanted(interval):
+                    for scope in _span_scopes(piece, by):
+                        by_span[(scope, interval)].append(piece)
+    keys = sorted(set(by_fact) | set(by_span))
+    backlog = open_at(facts, lambda f: _scope(f, by), {k[1].end for k in keys}) \
+        if by != "agent" else {}
+    found = []
+    for key in keys:
+        scope, interval = key
+        group = by_fact.get(key, [])
+        kpis = figures(group, definitions, known, turns)
+        if by != "agent":
+            kpis["backlog"] = backlog.get((scope, interval.end), 0)
+        if by != "queue":
+            kpis.update(agent_figures(
+                by_span.get(key, []), handled=sum(1 for f in group if f.kind == "handled"),
+                resolved=sum(1 for f in group if f.kind == "resolved"),
+                hourly_cost=definitions.center.agent_hourly_cost,
+                channel=scope.split(":", 1)[1] if by == "channel" else None))
+        found.append(Row(scope, interval, definitions.version, kpis))
+    return found
+
+
+def _span_scopes(span: Span, by: By) -> list[str]:
+    match by:
+        case "center":
+            return ["center"]
+        case "agent":
+            return [f"agent:{span.agent_id}"]
+        case "channel":
+            return [f"channel:{c}" for c in sorted({c for c, _ in span.capacity + span.load})]
+        case _:
+            return []
 
 
 def _scope(fact: Fact, by: By) -> str | None:

@@ -1,6 +1,6 @@
 """`switchboard kpi`: the KPIs of any past period, folded from the log.
 
-Reads `cc.conversations` from its start (read committed, as every Switchboard consumer),
+Reads `cc.conversations` and `cc.agents` from their start (read committed, as every Switchboard consumer),
 derives the facts with the same reducer the live and durable projections run, and
 prints one row per scope and interval whose interval starts in [--from, --to).
 `--definitions OTHER` computes the same period under another definitions file; given
@@ -16,15 +16,15 @@ from pathlib import Path
 
 from projections.dedupe import Position
 from projections.kpi.definitions import Definitions, DefinitionsError, parse_definitions
-from projections.kpi.facts import Fact, facts_of_log
 from projections.kpi.intervals import SIZES, parse_size
+from projections.kpi.log_fold import KpiInputs, fold_log
 from projections.kpi.rows import BY, By, rows
 from schemas.codec import decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError
 from schemas.events import EventData
 from schemas.times import parse_time
-from schemas.topics import CONVERSATIONS
+from schemas.topics import AGENTS, CONVERSATIONS
 from services.kpi.render import as_csv, as_json, as_table
 from services.runtime.log_records import records
 from services.runtime.settings import Settings
@@ -48,11 +48,11 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
     except (ValueError, OSError) as exc:
         print(f"switchboard kpi: {exc}", file=sys.stderr)
         return 2
-    facts = read_facts(settings)
+    inputs = read_inputs(settings)
     by: By = args.by
     for definitions in chosen:
-        found = rows(facts, definitions, by=by, size=parse_size(args.interval), start=start,
-                     end=end)
+        found = rows(inputs.facts, definitions, by=by, size=parse_size(args.interval),
+                     start=start, end=end, spans=inputs.spans)
         if len(chosen) > 1:
             print(f"# definitions {definitions.version}")
         print(RENDER[args.format](found))
@@ -67,16 +67,16 @@ def load(path: Path) -> Definitions:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def read_facts(settings: Settings) -> list[Fact]:
-    """Every fact of the log as it stands (undecodable records are skipped, as the
-    worker dead-letters them)."""
-    return list(facts_of_log(_decoded(settings)))
+def read_inputs(settings: Settings) -> KpiInputs:
+    """Every fact and agent span of the log as it stands (undecodable records are
+    skipped, as the worker dead-letters them)."""
+    return fold_log(_decoded(settings))
 
 
 def _decoded(settings: Settings) -> Iterator[tuple[Envelope[EventData], Position]]:
-    # A conversation's events are on one partition, in order: per-partition order is
-    # all the fold needs.
-    for record in records(settings, (CONVERSATIONS,)):
+    # A conversation's (an agent's) events are on one partition, in order: per-partition
+    # order is all the fold needs.
+    for record in records(settings, (CONVERSATIONS, AGENTS)):
         try:
             yield decode(record.value), Position(record.partition, record.offset)
         except DecodeError:

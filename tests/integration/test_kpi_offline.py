@@ -12,6 +12,7 @@ from log_support import produce
 
 from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
+from schemas.events.agent import AgentStatusChanged, LoggedIn, LoggedOut
 from schemas.events.conversation import Abandoned, Assigned, ConversationStarted, Queued
 from services.kpi.offline import main
 from services.runtime.settings import Settings
@@ -62,6 +63,30 @@ def test_the_report_folds_the_log_for_a_period_under_each_definition(
     assert main(settings, ["--from", "2026-05-05T00:00:00Z", "--to", "2026-05-06T00:00:00Z",
                            "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_agent_time_comes_from_the_agents_topic_with_the_conversations(
+        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent available from 11:00, answering a chat at 11:10, logged out at 11:30:
+    30 minutes logged in, handling 20 of them (the chat is still held)."""
+    day = T0 + timedelta(hours=2)
+    agent = "kpi-agent-1"
+    produce(settings, [
+        new_event(LoggedIn(name=agent, capacity={"chat": 2}), subject=agent, source="t", time=day),
+        new_event(AgentStatusChanged(status="available"), subject=agent, source="t", time=day),
+        new_event(ConversationStarted(channel="chat", mode="sync", customer_id="u-k9",
+                                      queue="kpi-agent-q"), subject="k9", source="t", time=day),
+        new_event(Queued(queue="kpi-agent-q"), subject="k9", source="t", time=day),
+        new_event(Assigned(agent_id=agent), subject="k9", source="t",
+                  time=day + timedelta(minutes=10)),
+        new_event(LoggedOut(), subject=agent, source="t", time=day + timedelta(minutes=30))])
+    assert main(settings, ["--from", "2026-05-04T11:00:00Z", "--to", "2026-05-04T12:00:00Z",
+                           "--by", "agent", "--format", "json"]) == 0
+    rows = {r["scope"]: r["kpis"] for r in json.loads(capsys.readouterr().out)}
+    kpis = rows[f"agent:{agent}"]
+    assert kpis["logged_in_time"] == 1800.0
+    assert kpis["occupancy"] == {"value": 2 / 3, "numerator": 1200.0, "denominator": 1800.0}
+    assert kpis["slot_utilization"]["chat"]["value"] == 1200.0 / 3600.0
 
 
 def test_a_bad_definitions_file_is_refused_with_its_problems(
