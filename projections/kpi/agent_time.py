@@ -1,28 +1,30 @@
 """Agent time for the KPIs: how long each agent was logged in, available, handling, and
 how many slots it offered and filled per channel (pure).
 
-An agent's state (the agent reducer's, fed by its own events and by the changes of the
-conversations it holds, as every projection is) holds from one of its changes to the
-next; each stretch is a `Span`, definition-free like a fact. Which clock: event time,
-the time of the change that began the stretch to the time of the one that ended it;
-a change whose time is before the stretch's start (events of two topics arriving out
-of order) ends it with no length. Only stretches while logged in are kept.
+Two kinds of point facts, each derived from one topic in its own order, so every fold
+(live, durable, offline) derives the same ones however the topics interleave:
 
-A span is split at interval boundaries when figures are made (`pieces`), so an hour
-holds exactly the agent seconds inside it.
+- an `AgentPoint` when an agent event changes what the agent offers (logged in,
+  available, capacity), from the agent reducer's states before and after;
+- the conversation facts `assigned` (a hold begins: agent, channel) and `handled` (it
+  ends), from the conversation reducer (`projections.kpi.facts`).
+
+When figures are made, each agent's points and holds are swept in event-time order into
+`Span`s: stretches while logged in with one state (available or not, load and capacity
+per channel). A span is cut at interval boundaries (`pieces`), so an hour holds
+exactly the agent seconds inside it. Which clock: event time throughout.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from projections.agents import reducer as agents
 from projections.agents.state import AgentState
-from projections.changes import ConversationChange
-from projections.errors import LifecycleError
+from projections.kpi.facts import Fact
 from projections.kpi.intervals import Interval, Size, interval_of
 from schemas.envelope import Envelope
 from schemas.events import EventData
@@ -32,18 +34,42 @@ Slots = tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentPoint:
+    point_id: str
+    """`<event id>:agent`: the same point however often it is derived."""
+    agent_id: str
+    at: datetime
+    logged_in: bool
+    available: bool
+    """Logged in with status `available`."""
+    capacity: Slots
+
+
+def point_of(before: AgentState | None, after: AgentState,
+             event: Envelope[EventData]) -> AgentPoint | None:
+    """The point an agent event makes, when it changes what the agent offers (None for a
+    redelivery, a refused event, or a change of skills or name)."""
+    if after is before or (before is not None and _offer(before) == _offer(after)):
+        return None
+    logged_in, available, capacity = _offer(after)
+    return AgentPoint(point_id=f"{event.id}:agent", agent_id=after.agent_id, at=event.time,
+                      logged_in=logged_in, available=available, capacity=capacity)
+
+
+def _offer(state: AgentState) -> tuple[bool, bool, Slots]:
+    return (state.logged_in, state.logged_in and state.status == "available",
+            tuple(sorted(state.capacity.items())) if state.logged_in else ())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Span:
-    span_id: str
-    """`<agent id>:<id of the event that ended it>`: the same span however often derived."""
     agent_id: str
     start: datetime
     end: datetime
     available: bool
-    """Logged in with status `available`."""
     load: Slots
     """Conversations held per channel."""
     capacity: Slots
-    """Conversations it may hold per channel."""
 
     @property
     def seconds(self) -> float:
@@ -55,51 +81,61 @@ class Span:
         return any(n for _, n in self.load)
 
     def offered(self) -> Slots:
-        """Slots offered per channel: its capacity while available; else only the slots
-        it still fills (an agent away finishing a conversation offers no new slot)."""
-        load = dict(self.load)
-        if self.available:
-            return tuple((c, max(n, load.get(c, 0))) for c, n in self.capacity)
-        return self.load
+        """Slots offered per channel: its capacity while available (at least what it
+        fills); else only the slots it still fills (an agent away finishing a
+        conversation offers no new one)."""
+        if not self.available:
+            return self.load
+        load, capacity = dict(self.load), dict(self.capacity)
+        return tuple((c, max(capacity.get(c, 0), load.get(c, 0)))
+                     for c in sorted(capacity.keys() | load.keys()))
 
 
-def span_of(before: AgentState | None, since: datetime | None, after: AgentState,
-            at: datetime, event_id: str) -> Span | None:
-    """The stretch `before` held from `since` until the change at `at` made it `after`
-    (None when nothing changed, or the agent was not logged in)."""
-    if before is None or since is None or after is before or not before.logged_in:
-        return None
-    return Span(span_id=f"{before.agent_id}:{event_id}", agent_id=before.agent_id,
-                start=since, end=max(since, at),
-                available=before.status == "available",
-                load=tuple(sorted((c, len(held)) for c, held in before.holding.items() if held)),
-                capacity=tuple(sorted(before.capacity.items())))
+Moment = tuple[datetime, int, str, AgentPoint | Fact | None]
+"""When, the order at one instant, a tie-breaking id, and what happened (None: the end)."""
 
 
-Step = tuple[datetime, str, Envelope[EventData] | ConversationChange]
-"""When, the event id, and an agent event or a conversation change for agents."""
+def spans_of(points: Iterable[AgentPoint], facts: Iterable[Fact],
+             until: datetime | None = None) -> list[Span]:
+    """Every agent's logged-in stretches, from its points and its holds (`assigned` and
+    `handled` facts), swept in event-time order; an agent still logged in at its last
+    moment stays so `until` (the latest time known: the end of what was read). At one
+    instant, holds end before they begin and before the agent's own change (so a
+    hand-over at one instant is not counted twice); ties otherwise by id."""
+    moments: dict[str, list[Moment]] = defaultdict(list)
+    for point in points:
+        moments[point.agent_id].append((point.at, 1, point.point_id, point))
+    for fact in facts:
+        if fact.agent_id is not None and fact.kind in ("assigned", "handled"):
+            rank = 2 if fact.kind == "assigned" else 0
+            moments[fact.agent_id].append((fact.at, rank, fact.fact_id, fact))
+    found: list[Span] = []
+    for agent_id, steps in sorted(moments.items()):
+        found.extend(_sweep(agent_id, sorted(steps, key=lambda s: s[:3]), until))
+    return found
 
 
-def spans_of_steps(steps: Iterable[Step]) -> Iterator[Span]:
-    """The spans of agent events and conversation changes folded in the order given."""
-    states: dict[str, AgentState] = {}
-    since: dict[str, datetime] = {}
-    for at, event_id, step in steps:
-        if isinstance(step, ConversationChange):
-            moved = [(a, agents.apply_change(states.get(a), a, step)) for a in step.agents()]
+def _sweep(agent_id: str, steps: list[Moment],
+           until: datetime | None) -> Iterator[Span]:
+    offer: AgentPoint | None = None
+    held: dict[str, str] = {}  # conversation -> channel
+    since: datetime | None = None
+    for at, _, _, step in [*steps, *([(until, 3, "", None)] if until else [])]:
+        if offer is not None and offer.logged_in and since is not None and at > since:
+            load: dict[str, int] = defaultdict(int)
+            for channel in held.values():
+                load[channel] += 1
+            yield Span(agent_id=agent_id, start=since, end=at, available=offer.available,
+                       load=tuple(sorted(load.items())), capacity=offer.capacity)
+        since = at
+        if step is None:
+            break
+        if isinstance(step, AgentPoint):
+            offer = step
+        elif step.kind == "assigned":
+            held[step.conversation_id] = step.channel
         else:
-            try:
-                moved = [(step.subject, agents.apply(states.get(step.subject), step))]
-            except LifecycleError:
-                continue
-        for agent_id, after in moved:
-            before = states.get(agent_id)
-            span = span_of(before, since.get(agent_id), after, at, event_id)
-            if span is not None:
-                yield span
-            if after is not before:
-                states[agent_id] = after
-                since[agent_id] = at
+            held.pop(step.conversation_id, None)
 
 
 def pieces(span: Span, size: Size, zone: ZoneInfo) -> Iterator[tuple[Interval, Span]]:
@@ -117,5 +153,5 @@ def pieces(span: Span, size: Size, zone: ZoneInfo) -> Iterator[tuple[Interval, S
 def _cut(span: Span, start: datetime, end: datetime) -> Span:
     if start == span.start and end == span.end:
         return span
-    return Span(span_id=span.span_id, agent_id=span.agent_id, start=start, end=end,
-                available=span.available, load=span.load, capacity=span.capacity)
+    return Span(agent_id=span.agent_id, start=start, end=end, available=span.available,
+                load=span.load, capacity=span.capacity)

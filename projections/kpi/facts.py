@@ -24,7 +24,7 @@ from schemas.events import EventData
 from schemas.events.conversation import MessageSent, SurveyAnswered, SurveySent
 
 Kind = Literal[
-    "started", "queued", "answered", "abandoned", "first_response_customer",
+    "started", "queued", "answered", "assigned", "abandoned", "first_response_customer",
     "first_response_agent", "next_response", "handled", "resolved", "reopened",
     "transferred", "escalated", "handoff", "survey_sent", "survey_answered",
 ]
@@ -70,6 +70,9 @@ def facts_of(before: ConversationState | None, after: ConversationState,
         found.append(("queued", None, None))
     if became("first_assigned_at"):
         found.append(("answered", after.agent_id, _since(after.first_queued_at, t)))
+    if after.phase == "assigned" and after.agent_id is not None and (
+            prior is None or prior.phase != "assigned" or prior.agent_id != after.agent_id):
+        found.append(("assigned", after.agent_id, None))  # a hold begins (`handled` ends it)
     if became("abandoned_at"):
         found.append(("abandoned", None, _since(after.first_queued_at or after.started_at, t)))
     if became("first_human_reply_at"):

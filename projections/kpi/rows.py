@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from projections.kpi.agent_figures import agent_figures
-from projections.kpi.agent_time import Span, pieces
+from projections.kpi.agent_time import AgentPoint, Span, pieces, spans_of
 from projections.kpi.backlog import open_at
 from projections.kpi.definitions import Definitions
 from projections.kpi.engagement import turns_of
@@ -44,10 +44,15 @@ class Row:
 
 def rows(facts: Iterable[Fact], definitions: Definitions, *, by: By, size: Size,
          start: datetime | None = None, end: datetime | None = None,
-         spans: Iterable[Span] = ()) -> list[Row]:
-    """The rows of `facts` and agent `spans` whose interval begins in [start, end),
+         points: Iterable[AgentPoint] = ()) -> list[Row]:
+    """The rows of `facts` and agent `points` whose interval begins in [start, end),
     ordered by scope and time."""
     facts = list(facts)
+    points = list(points)
+    # From every point and fact (a span may start before the range); agents still
+    # logged in count up to the latest moment the inputs know.
+    latest = max([f.at for f in facts] + [p.at for p in points], default=None)
+    spans = spans_of(points, facts, latest)
     known = gather(facts)  # recontacts are looked for in every fact, not one interval's
     turns = turns_of(facts)
     center = definitions.center.zone

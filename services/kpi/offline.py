@@ -52,7 +52,7 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
     by: By = args.by
     for definitions in chosen:
         found = rows(inputs.facts, definitions, by=by, size=parse_size(args.interval),
-                     start=start, end=end, spans=inputs.spans)
+                     start=start, end=end, points=inputs.points)
         if len(chosen) > 1:
             print(f"# definitions {definitions.version}")
         print(RENDER[args.format](found))
@@ -68,7 +68,7 @@ def load(path: Path) -> Definitions:
 
 
 def read_inputs(settings: Settings) -> KpiInputs:
-    """Every fact and agent span of the log as it stands (undecodable records are
+    """Every fact and agent point of the log as it stands (undecodable records are
     skipped, as the worker dead-letters them)."""
     return fold_log(_decoded(settings))
 

@@ -14,10 +14,16 @@ from typing import Any
 from projections.kpi.definitions import parse_definitions
 from projections.kpi.figures import Rate
 from projections.kpi.log_fold import KpiInputs, fold_log
-from projections.kpi.rows import rows
+from projections.kpi.rows import Row, rows
 from schemas.envelope import Envelope, new_event
 from schemas.events import EventData
-from schemas.events.agent import AgentStatusChanged, LoggedIn, LoggedOut
+from schemas.events.agent import (
+    AgentStatusChanged,
+    CapacityChanged,
+    LoggedIn,
+    LoggedOut,
+    SkillsChanged,
+)
 from schemas.events.conversation import (
     Assigned,
     ConversationStarted,
@@ -25,6 +31,7 @@ from schemas.events.conversation import (
     MessageSent,
     Queued,
     Resolved,
+    Transferred,
 )
 from tests.unit.test_kpi_figures import T0
 
@@ -74,7 +81,7 @@ def _inputs(order: str = IN_ORDER) -> KpiInputs:
 
 
 def test_the_hour_holds_the_agent_time_known_by_hand() -> None:
-    (row,) = rows(_inputs().facts, DEFINITIONS, by="agent", size="1h", spans=_inputs().spans)
+    (row,) = rows(_inputs().facts, DEFINITIONS, by="agent", size="1h", points=_inputs().points)
     k = row.kpis
     assert k["logged_in_time"] == 60 * MIN
     assert k["occupancy"] == Rate(50 * MIN, 60 * MIN)  # handling 9:10-10:00, idle 9:00-9:10
@@ -88,15 +95,18 @@ def test_the_hour_holds_the_agent_time_known_by_hand() -> None:
 def test_agent_time_is_cut_at_interval_boundaries() -> None:
     by_start = {r.interval.start: r.kpis for r in rows(_inputs().facts, DEFINITIONS,
                                                          by="center", size="15m",
-                                                         spans=_inputs().spans)}
+                                                         points=_inputs().points)}
     assert by_start[T0]["occupancy"] == Rate(5 * MIN, 15 * MIN)
     assert by_start[T0 + timedelta(minutes=45)]["logged_in_time"] == 15 * MIN
     assert sum(k["logged_in_time"] for k in by_start.values()) == 60 * MIN
 
 
-def test_spans_do_not_depend_on_how_the_two_topics_interleaved() -> None:
-    assert sorted(_inputs(AGENT_LAST).spans, key=lambda s: s.start) == \
-        sorted(_inputs(IN_ORDER).spans, key=lambda s: s.start)
+def test_agent_time_does_not_depend_on_how_the_two_topics_interleaved() -> None:
+    def agent_rows(order: str) -> list[Row]:
+        inputs = _inputs(order)
+        return rows(inputs.facts, DEFINITIONS, by="agent", size="15m", points=inputs.points)
+    assert agent_rows(AGENT_LAST) == agent_rows(IN_ORDER)
+    assert len(agent_rows(IN_ORDER)) == 4
 
 
 def test_backlog_counts_what_is_open_at_each_interval_end() -> None:
@@ -112,3 +122,32 @@ def test_async_engagement_sums_the_agent_turns_of_the_hold() -> None:
     engaged = row.kpis["async_engagement"]
     assert engaged.n == 1 and engaged.mean == 5 * MIN + 2 * MIN  # 9:10->9:15, 9:20->9:22
     assert row.kpis["aht"].mean == 30 * MIN
+
+
+def test_a_transfer_at_one_instant_moves_the_load_and_counts_once() -> None:
+    """a1 holds t1 from 9:00, transfers it to a2 at 9:30 (both logged in, available)."""
+    log = [_ev(0, a, d, n) for a in ("a1", "a2")
+           for n, d in enumerate([LoggedIn(name=a, capacity={"chat": 1}),
+                                  AgentStatusChanged(status="available")])]
+    log += [_ev(m, "t1", d, n) for n, (m, d) in enumerate([
+        (0, ConversationStarted(channel="chat", mode="sync", customer_id="u", queue="care")),
+        (0, Queued(queue="care")), (0, Assigned(agent_id="a1")),
+        (30, Transferred(to_agent_id="a2")), (30, Assigned(agent_id="a2"))])]
+    inputs = fold_log([(e, None) for e in log])
+    got = {r.scope: r.kpis for r in rows(inputs.facts, DEFINITIONS, by="agent", size="1h",
+                                          points=inputs.points,
+                                          end=T0 + timedelta(hours=1))}
+    # logged in with no logout: time counts up to each agent's last known moment
+    assert got["agent:a1"]["occupancy"] == Rate(30 * MIN, 30 * MIN)
+    assert got["agent:a1"]["conversations_per_agent_hour"].numerator == 1
+    assert got["agent:a2"]["logged_in_time"] == 30 * MIN
+    assert got["agent:a2"]["occupancy"] == Rate(0.0, 30 * MIN)
+
+
+def test_a_change_of_skills_makes_no_point_and_a_change_of_capacity_does() -> None:
+    log = [_ev(0, "a1", LoggedIn(name="a1", capacity={"chat": 1}), 0),
+           _ev(1, "a1", SkillsChanged(skills={"billing": 3}), 1),
+           _ev(2, "a1", CapacityChanged(capacity={"chat": 2}), 2)]
+    points = fold_log([(e, None) for e in log]).points
+    assert [(p.at - T0, p.capacity) for p in points] == [
+        (timedelta(0), (("chat", 1),)), (timedelta(minutes=2), (("chat", 2),))]
