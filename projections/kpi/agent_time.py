@@ -36,24 +36,29 @@ Slots = tuple[tuple[str, int], ...]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentPoint:
     point_id: str
-    """`<event id>:agent`: the same point however often it is derived."""
+    """`<agent id>/<event id>`: the same point however often it is derived."""
     agent_id: str
     at: datetime
     logged_in: bool
     available: bool
     """Logged in with status `available`."""
     capacity: Slots
+    order: int = 0
+    """Where the event was read on the agent's partition (its offset): orders the agent's
+    points of one instant as its log does (a login and a status change sent together)."""
 
 
-def point_of(before: AgentState | None, after: AgentState,
-             event: Envelope[EventData]) -> AgentPoint | None:
-    """The point an agent event makes, when it changes what the agent offers (None for a
+def point_of(before: AgentState | None, after: AgentState, event: Envelope[EventData],
+             order: int) -> AgentPoint | None:
+    """The point an agent event read at `order` (its offset; in a fold without positions,
+    its place in the fold) makes, when it changes what the agent offers (None for a
     redelivery, a refused event, or a change of skills or name)."""
     if after is before or (before is not None and _offer(before) == _offer(after)):
         return None
     logged_in, available, capacity = _offer(after)
-    return AgentPoint(point_id=f"{event.id}:agent", agent_id=after.agent_id, at=event.time,
-                      logged_in=logged_in, available=available, capacity=capacity)
+    return AgentPoint(point_id=f"{after.agent_id}/{event.id}", agent_id=after.agent_id,
+                      at=event.time, logged_in=logged_in, available=available,
+                      capacity=capacity, order=order)
 
 
 def _offer(state: AgentState) -> tuple[bool, bool, Slots]:
@@ -91,8 +96,9 @@ class Span:
                      for c in sorted(capacity.keys() | load.keys()))
 
 
-Moment = tuple[datetime, int, str, AgentPoint | Fact | None]
-"""When, the order at one instant, a tie-breaking id, and what happened (None: the end)."""
+Moment = tuple[datetime, int, int, str, AgentPoint | Fact | None]
+"""When, the kind's rank at one instant, the log order, a tie-breaking id, and what
+happened (None: the end)."""
 
 
 def spans_of(points: Iterable[AgentPoint], facts: Iterable[Fact],
@@ -101,17 +107,18 @@ def spans_of(points: Iterable[AgentPoint], facts: Iterable[Fact],
     `handled` facts), swept in event-time order; an agent still logged in at its last
     moment stays so `until` (the latest time known: the end of what was read). At one
     instant, holds end before they begin and before the agent's own change (so a
-    hand-over at one instant is not counted twice); ties otherwise by id."""
+    hand-over at one instant is not counted twice), and an agent's own points as its log
+    orders them."""
     moments: dict[str, list[Moment]] = defaultdict(list)
     for point in points:
-        moments[point.agent_id].append((point.at, 1, point.point_id, point))
+        moments[point.agent_id].append((point.at, 1, point.order, point.point_id, point))
     for fact in facts:
         if fact.agent_id is not None and fact.kind in ("assigned", "handled"):
             rank = 2 if fact.kind == "assigned" else 0
-            moments[fact.agent_id].append((fact.at, rank, fact.fact_id, fact))
+            moments[fact.agent_id].append((fact.at, rank, 0, fact.fact_id, fact))
     found: list[Span] = []
     for agent_id, steps in sorted(moments.items()):
-        found.extend(_sweep(agent_id, sorted(steps, key=lambda s: s[:3]), until))
+        found.extend(_sweep(agent_id, sorted(steps, key=lambda s: s[:4]), until))
     return found
 
 
@@ -120,7 +127,7 @@ def _sweep(agent_id: str, steps: list[Moment],
     offer: AgentPoint | None = None
     held: dict[str, str] = {}  # conversation -> channel
     since: datetime | None = None
-    for at, _, _, step in [*steps, *([(until, 3, "", None)] if until else [])]:
+    for at, _, _, _, step in [*steps, *([(until, 3, 0, "", None)] if until else [])]:
         if offer is not None and offer.logged_in and since is not None and at > since:
             load: dict[str, int] = defaultdict(int)
             for channel in held.values():

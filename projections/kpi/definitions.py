@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +55,19 @@ class Definitions:
     def of(self, queue: str | None) -> QueueDefinition:
         """The definition that applies to `queue` (the center's when it has none)."""
         return self.queues.get(queue, self.center) if queue is not None else self.center
+
+
+def read_definitions(path: Path) -> Definitions:
+    """The definitions in the file at `path`; OSError, or DefinitionsError naming every
+    problem."""
+    return parse_definitions(path.read_text())
+
+
+def max_recontact_window(definitions: Definitions) -> float:
+    """The longest recontact window of any queue: how far past a period the facts that
+    decide its FCR and containment reach."""
+    return max([definitions.center.recontact_window_s,
+                *(d.recontact_window_s for d in definitions.queues.values())])
 
 
 _LIMITS = {"service_level_threshold_s": (0.0, 86400.0), "short_abandon_s": (0.0, 3600.0),

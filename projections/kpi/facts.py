@@ -5,7 +5,8 @@ whether that met a threshold, so one stored fact serves every version of the KPI
 definitions (`projections.kpi.definitions`) and any interval. Facts are derived from
 the conversation reducer's states before and after an event (the same fold every
 projection runs), so a redelivered or resent event, which changes no state, adds no
-fact; each fact's id is its event's id and its kind, so a fact stored twice is one.
+fact; each fact's id is its conversation's, its event's and its kind, so a fact stored
+twice is one.
 
 Which clock files a fact: the event time of the event that completes it (an answer is
 filed when the agent was assigned, a resolution when it was resolved), in the
@@ -33,7 +34,8 @@ Kind = Literal[
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fact:
     fact_id: str
-    """`<event id>:<kind>`: the same fact however often it is derived."""
+    """`<conversation id>/<event id>:<kind>`: the same fact however often it is derived
+    (an event id reused by another conversation makes another fact)."""
     kind: Kind
     at: datetime
     conversation_id: str
@@ -101,7 +103,7 @@ def facts_of(before: ConversationState | None, after: ConversationState,
     if isinstance(data, SurveyAnswered):
         fact_scores = (data.csat, data.nps, data.ces)
         found.append(("survey_answered", None, None))
-    return [Fact(fact_id=f"{event.id}:{kind}", kind=kind, at=t,
+    return [Fact(fact_id=f"{after.conversation_id}/{event.id}:{kind}", kind=kind, at=t,
                  conversation_id=after.conversation_id, customer_id=after.customer_id,
                  queue=(prior.queue if kind == "handled" and prior else after.queue),
                  channel=after.channel, mode=after.mode, started_by=after.started_by,

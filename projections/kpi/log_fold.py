@@ -37,13 +37,13 @@ def fold_log(events: Iterable[tuple[Envelope[EventData], Position | None]]) -> K
     desks: dict[str, AgentState] = {}
     facts: list[Fact] = []
     points: list[AgentPoint] = []
-    for event, position in events:
+    for n, (event, position) in enumerate(events):
         family = family_of(event.type)
         try:
             if family is Family.AGENT:
                 was = desks.get(event.subject)
                 desk = desks[event.subject] = agents.apply(was, event, position)
-                point = point_of(was, desk, event)
+                point = point_of(was, desk, event, position.offset if position else n)
                 if point is not None:
                     points.append(point)
             elif family is Family.CONVERSATION:

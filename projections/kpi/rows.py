@@ -47,7 +47,9 @@ def rows(facts: Iterable[Fact], definitions: Definitions, *, by: By, size: Size,
          points: Iterable[AgentPoint] = ()) -> list[Row]:
     """The rows of `facts` and agent `points` whose interval begins in [start, end),
     ordered by scope and time."""
-    facts = list(facts)
+    # In event-time order whatever order they were read in (log order, or by time from a
+    # store), so sums come out the same to the last bit.
+    facts = sorted(facts, key=lambda f: (f.at, f.fact_id))
     points = list(points)
     # From every point and fact (a span may start before the range); agents still
     # logged in count up to the latest moment the inputs know.

@@ -20,6 +20,8 @@ from projections.conversations.state import ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
 from projections.fanout import to_agents
+from projections.kpi.agent_time import AgentPoint, point_of
+from projections.kpi.facts import Fact, facts_of
 from projections.postgres.rows import WaitingRow, waiting_row
 from projections.replay import ReadModels, apply_agent_event, fold_conversation_event
 from schemas.codec import decode
@@ -74,6 +76,8 @@ class BatchRows:
     """Conversations whose queue_waiting row must be gone."""
     rejects: list[RejectRow] = field(default_factory=list)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    kpi_facts: list[Fact] = field(default_factory=list)
+    kpi_points: list[AgentPoint] = field(default_factory=list)
     events: int = 0
     """Records consumed (projected or rejected)."""
 
@@ -127,6 +131,8 @@ class FoldedConversations:
     changes: tuple[tuple[SourceRecord, ConversationChange], ...]
     """Each change with the record that made it, in log order."""
     rejects: tuple[RejectRow, ...]
+    facts: tuple[Fact, ...] = ()
+    """The KPI facts the batch's conversation events completed (`projections.kpi`)."""
 
 
 def fold_conversations(batch: DecodedBatch, conversations: Mapping[str, ConversationState],
@@ -136,18 +142,21 @@ def fold_conversations(batch: DecodedBatch, conversations: Mapping[str, Conversa
     models = ReadModels(conversations=dict(conversations))
     changes: list[tuple[SourceRecord, ConversationChange]] = []
     rejects: list[RejectRow] = []
+    facts: list[Fact] = []
     for rec, event in batch.events:
         if _is_agent_event(event):
             continue
+        before = models.conversations.get(event.subject)
         try:
             change = fold_conversation_event(models, event, Position(rec.partition, rec.offset))
+            facts.extend(facts_of(before, models.conversations[event.subject], event))
         except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every other event
             rejects.append(_rejected(rec, event.id, exc))
             continue
         if change is not None:
             changes.append((rec, change))
     return FoldedConversations(batch, conversations, models.conversations, tuple(changes),
-                               tuple(rejects))
+                               tuple(rejects), tuple(facts))
 
 
 def agent_ids(folded: FoldedConversations) -> set[str]:
@@ -160,25 +169,32 @@ def agent_ids(folded: FoldedConversations) -> set[str]:
 
 
 def fold_agents(folded: FoldedConversations, agents: Mapping[str, AgentState],
-                ) -> tuple[ReadModels, list[RejectRow]]:
+                ) -> tuple[ReadModels, list[RejectRow], list[AgentPoint]]:
     """Fold the batch's agent events, then its conversation changes, into the loaded agents.
-    The two commute (`projections.agents.reducer`), as they do in the worker's streams."""
+    The two commute (`projections.agents.reducer`), as they do in the worker's streams.
+    Also the KPI agent points the agent events made."""
     models = ReadModels(conversations=folded.conversations, agents=dict(agents))
     rejects = [*folded.batch.rejects, *folded.rejects]
+    points: list[AgentPoint] = []
     for rec, event in folded.batch.events:
         if not _is_agent_event(event):
             continue
+        before = models.agents.get(event.subject)
         try:
             apply_agent_event(models, event, Position(rec.partition, rec.offset))
+            point = point_of(before, models.agents[event.subject], event, rec.offset)
         except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every other event
             rejects.append(_rejected(rec, event.id, exc))
+            continue
+        if point is not None:
+            points.append(point)
     for rec, change in folded.changes:
         try:
             to_agents(models.agents, change)
         except Exception as exc:  # noqa: BLE001 - as above
             rejects.append(_rejected(rec, change.event_id, exc))
     rejects.sort(key=lambda r: (r.topic, r.partition, r.offset))
-    return models, rejects
+    return models, rejects, points
 
 
 def rows_of(models: ReadModels, rejects: list[RejectRow], batch: DecodedBatch,
@@ -203,8 +219,12 @@ def rows_of(models: ReadModels, rejects: list[RejectRow], batch: DecodedBatch,
 def project(folded: FoldedConversations, agents: Mapping[str, AgentState]) -> BatchRows:
     """The batch -> rows step, after `fold_conversations`. `agents` must hold every stored
     agent in `agent_ids(folded)` (an agent left out would be rebuilt from nothing)."""
-    models, rejects = fold_agents(folded, agents)
-    return rows_of(models, rejects, folded.batch, folded.loaded, agents)
+    models, rejects, points = fold_agents(folded, agents)
+    rows = rows_of(models, rejects, folded.batch, folded.loaded, agents)
+    # One row per id: an id met twice in one batch would fail its whole insert.
+    rows.kpi_facts = list({f.fact_id: f for f in reversed(folded.facts)}.values())[::-1]
+    rows.kpi_points = list({p.point_id: p for p in reversed(points)}.values())[::-1]
+    return rows
 
 
 def _is_agent_event(event: Envelope[EventData]) -> bool:

@@ -9,17 +9,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
 from projections.agents.state import AgentState
+from projections.kpi.agent_time import AgentPoint
+from projections.kpi.facts import Fact
+from projections.kpi.log_fold import KpiInputs
 from projections.postgres.rows import CONVERSATION_COLUMNS
 from projections.queues.staffing import Need
 from projections.state_codec import load
 
 Row = dict[str, Any]
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 _STATE_FIELDS = ("language", "started_by", "tier", "resolution_code", "offered_agent_id",
                  "offer_expires_at", "agents_seen", "sentiment", "handoff_reason",
@@ -121,3 +125,35 @@ async def list_agents(conn: AsyncConnection[Any], schema: str, now: datetime,
             " FROM {}.agents_live {} ORDER BY agent_id").format(sql.Identifier(schema), where),
             params)
         return await cur.fetchall()
+
+
+async def read_kpi_inputs(conn: AsyncConnection[Any], schema: str, facts_before: datetime,
+                          points_before: datetime) -> tuple[KpiInputs, int]:
+    """The stored KPI facts and agent points before the given instants (every earlier one:
+    backlog, recontacts and agent spans reach back), and how many stored documents could
+    not be read (skipped and counted: one damaged row must not fail a whole answer)."""
+    facts, bad_facts = _readable(Fact, await _docs(conn, schema, "kpi_facts", facts_before))
+    points, bad_points = _readable(AgentPoint, await _docs(conn, schema, "kpi_agent_points",
+                                                         points_before))
+    if bad_facts or bad_points:
+        log.warning("%d stored KPI document(s) could not be read; left out",
+                    bad_facts + bad_points)
+    return KpiInputs(facts, points), bad_facts + bad_points
+
+
+async def _docs(conn: AsyncConnection[Any], schema: str, table: str, before: datetime,
+                ) -> list[Any]:
+    async with conn.cursor() as cur:
+        await cur.execute(sql.SQL("SELECT doc FROM {}.{} WHERE at < %s ORDER BY at").format(
+            sql.Identifier(schema), sql.Identifier(table)), (before,))
+        return [doc for (doc,) in await cur.fetchall()]
+
+
+def _readable(cls: type[T], docs: list[Any]) -> tuple[list[T], int]:
+    found: list[T] = []
+    for doc in docs:
+        try:
+            found.append(load(cls, doc))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
+    return found, len(docs) - len(found)

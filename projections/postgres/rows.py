@@ -14,6 +14,8 @@ from datetime import datetime
 
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
+from projections.kpi.agent_time import AgentPoint
+from projections.kpi.facts import Fact
 from projections.state_codec import dump
 
 CONVERSATION_COLUMNS: tuple[str, ...] = (
@@ -26,6 +28,12 @@ CONVERSATION_COLUMNS: tuple[str, ...] = (
 AGENT_COLUMNS: tuple[str, ...] = (
     "agent_id", "logged_in", "status", "status_since", "skills", "capacity", "holding", "state",
 )
+FACT_COLUMNS: tuple[str, ...] = (
+    "fact_id", "kind", "at", "conversation_id", "customer_id", "queue", "channel", "agent_id",
+    "doc",
+)
+POINT_COLUMNS: tuple[str, ...] = ("point_id", "agent_id", "at", "doc")
+"""KPI facts and agent points (`projections.kpi`): `doc` is the whole object."""
 WAITING_COLUMNS: tuple[str, ...] = (
     "conversation_id", "queue", "priority", "channel", "since", "offered_to", "language",
     "required_skills",
@@ -36,6 +44,12 @@ def state_json(state: ConversationState | AgentState) -> str:
     """A state as the JSON its row is written from: its `state` column, and every other
     column its field of the same name (`store.write_batch`)."""
     return dump(state).decode()
+
+
+def kpi_json(item: Fact | AgentPoint) -> str:
+    """A KPI fact or agent point as the JSON its row is written from: its `doc` column,
+    and every other column its field of the same name."""
+    return dump(item).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,10 @@ from projections.postgres.known_states import KnownStates
 from projections.postgres.rows import (
     AGENT_COLUMNS,
     CONVERSATION_COLUMNS,
+    FACT_COLUMNS,
+    POINT_COLUMNS,
     WAITING_COLUMNS,
+    kpi_json,
     state_json,
 )
 from projections.state_codec import load
@@ -157,6 +160,12 @@ def write_batch(conn: Conn, schema: str, rows: BatchRows, consumer: str = PROJEC
         if rows.waiting:
             cur.execute(_upsert_json(schema, "queue_waiting", WAITING_COLUMNS, False),
                         ([w.json() for w in rows.waiting],))
+        if rows.kpi_facts:
+            cur.execute(_upsert_json(schema, "kpi_facts", FACT_COLUMNS, False, "doc"),
+                        ([kpi_json(f) for f in rows.kpi_facts],))
+        if rows.kpi_points:
+            cur.execute(_upsert_json(schema, "kpi_agent_points", POINT_COLUMNS, False, "doc"),
+                        ([kpi_json(p) for p in rows.kpi_points],))
         if rows.rejects:
             insert_rejects(cur, schema, rows.rejects)
         write_offsets(cur, schema, rows.next_offsets, consumer)
@@ -197,19 +206,19 @@ def read_offsets(conn: Conn, schema: str, consumer: str = PROJECTOR) -> dict[Top
 
 @cache
 def _upsert_json(schema: str, table: str, columns: tuple[str, ...], stamped: bool,
-                 ) -> sql.Composed:
+                 whole: str = "state") -> sql.Composed:
     """Upsert rows given as JSON objects (one array parameter, after the stamp when
     `stamped`): each column is the object's field of the same name, read by PostgreSQL
-    (`jsonb_populate_record`), and a `state` column the object itself. Sending 2,000
+    (`jsonb_populate_record`), and a `whole` column (`state`, `doc`) the object itself. Sending 2,000
     states as 30 parameters each cost the projector as much Python time as folding them;
     this sends one array (binary: a text array's escaping alone took 28 us per state), and
     PostgreSQL, on its own core, does the unpacking. Rows go in key order, so two writers
     lock new keys in the same order."""
-    key, fields = columns[0], [c for c in columns if c != "state"]
-    targets = [*fields, *(["state"] if "state" in columns else []),
+    key, fields = columns[0], [c for c in columns if c != whole]
+    targets = [*fields, *([whole] if whole in columns else []),
                *([STAMP_COLUMN] if stamped else [])]
     values = [*(sql.SQL("r.{}").format(sql.Identifier(c)) for c in fields),
-              *([sql.SQL("x.doc")] if "state" in columns else []),
+              *([sql.SQL("x.doc")] if whole in columns else []),
               *([sql.SQL("%s")] if stamped else [])]
     table_id = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     return sql.SQL(

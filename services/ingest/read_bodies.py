@@ -106,3 +106,23 @@ class AgentsView(BaseModel):
 
     agents: list[AgentView]
     unreadable_rows: int = UNREADABLE_ROWS
+
+
+class KpiRowView(BaseModel):
+    scope: str = Field(description="`center`, `queue:<name>`, `channel:<name>` or `agent:<id>`")
+    start: datetime
+    end: datetime
+    definition: str = Field(description="the version of the definitions it was computed with")
+    kpis: dict[str, Any] = Field(description=(
+        "figure name -> a count or seconds (number), a rate {value, numerator, denominator} "
+        "(value null when the denominator is 0), a duration {n, mean, p50, p90} in seconds, "
+        "or a map of rates (channel_mix, slot_utilization); formulas in "
+        "projections/kpi/README.md"))
+
+
+class KpisView(BaseModel):
+    """The KPI rows of a period from the durable store, one per scope and interval."""
+
+    definition: str
+    rows: list[KpiRowView]
+    unreadable_rows: int = Field(description="stored facts that could not be read, left out")

@@ -1,4 +1,4 @@
-"""The read API over the PostgreSQL read models: conversations, queues, agents.
+"""The read API over the PostgreSQL read models: conversations, queues, agents, KPIs.
 
 Mount it in the ingest app with `register(app, settings)` (creates a pool bound to
 the app's lifespan), or build the router yourself from a pool you own:
@@ -8,9 +8,9 @@ the app's lifespan), or build the router yourself from a pool you own:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -21,15 +21,21 @@ from psycopg.errors import UndefinedTable
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.responses import Response
 
+from projections.kpi.definitions import Definitions, max_recontact_window, read_definitions
+from projections.kpi.intervals import Size
+from projections.kpi.rows import By, rows
 from projections.postgres import queries
 from projections.postgres.migrate import DEFAULT_SCHEMA
 from projections.queues.staffing import Staffing, staffing
 from schemas.events.vocabulary import AgentStatus
+from schemas.times import parse_time
 from services.ingest.auth import require_scope
 from services.ingest.contract import id_path
 from services.ingest.errors import ApiError, ErrorBody
-from services.ingest.read_bodies import AgentsView, ConversationView, QueuesView
+from services.ingest.read_bodies import AgentsView, ConversationView, KpisView, QueuesView
 from services.ingest.unencodable import encodable
+from services.kpi.render import row_json
+from services.runtime.file_watch import FileWatch
 from services.runtime.settings import Settings
 
 READ_SCOPE = "read"
@@ -84,8 +90,10 @@ def with_staffing(queues: list[dict[str, Any]],
              "agents_available": counts.get(row["queue"], none).available} for row in queues]
 
 
-def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIRouter:
-    """GET /v1/conversations/{id}, /v1/queues, /v1/agents over `pool` (opened by the caller)."""
+def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA,
+                definitions: Callable[[], Definitions] = Definitions) -> APIRouter:
+    """GET /v1/conversations/{id}, /v1/queues, /v1/agents, /v1/kpis over `pool` (opened by
+    the caller); KPIs under the definitions `definitions()` gives at each request."""
     router = APIRouter(prefix="/v1", tags=["read"], responses=_ERRORS,
                        dependencies=[Depends(require_scope(READ_SCOPE))])
 
@@ -138,7 +146,53 @@ def read_router(pool: AsyncConnectionPool, schema: str = DEFAULT_SCHEMA) -> APIR
         agents, flagged = servable(rows)
         return _json({"agents": agents, "unreadable_rows": flagged})
 
+    @router.get("/kpis", responses={200: {"model": KpisView, "description": "the KPI rows"}})
+    async def get_kpis(
+            start: Annotated[str, Query(alias="from", description=TIME_PARAMETER,
+                                        json_schema_extra={"format": "date-time"})],
+            end: Annotated[str, Query(alias="to", description=TIME_PARAMETER + " (exclusive)",
+                                      json_schema_extra={"format": "date-time"})],
+            by: Annotated[By, Query(description="the scope of each row")] = "center",
+            interval: Annotated[Size, Query(description="the interval of each row")] = "1h",
+    ) -> Response:
+        """The KPIs of every scope and interval starting in [from, to), computed exactly
+        from the stored facts under the configured definitions (SWITCHBOARD_KPI_DEFINITIONS,
+        reloaded when the file changes: every past period is then under the new version)
+        with the same fold as `switchboard kpi`."""
+        first, last = _time("from", start), _time("to", end)
+        now_defined = definitions()
+        reach = timedelta(seconds=max_recontact_window(now_defined))
+        async with connection() as conn:
+            inputs, unreadable = await queries.read_kpi_inputs(conn, schema, last + reach, last)
+        found = rows(inputs.facts, now_defined, by=by, size=interval, start=first, end=last,
+                     points=inputs.points)
+        return _json({"definition": now_defined.version,
+                      "rows": [row_json(r) for r in found], "unreadable_rows": unreadable})
+
     return router
+
+
+TIME_PARAMETER = "RFC 3339 date-time with an offset, in the years 1970..9000"
+
+
+def _time(name: str, text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise ApiError(400, "schema_violation", f"{name}: {exc}") from None
+
+
+def definitions_of(settings: Settings) -> Callable[[], Definitions]:
+    """The KPI definitions now: those of the settings, then each valid new version of their
+    file (a broken edit is logged and the version before kept)."""
+    current = [settings.kpi_definitions]
+    watch = FileWatch(settings.kpi_definitions_path, read_definitions, "KPI definitions")
+
+    def now() -> Definitions:
+        if (new := watch.changed()) is not None:
+            current[0] = new
+        return current[0]
+    return now
 
 
 def register(app: FastAPI, settings: Settings, schema: str = DEFAULT_SCHEMA) -> None:
@@ -157,4 +211,4 @@ def register(app: FastAPI, settings: Settings, schema: str = DEFAULT_SCHEMA) -> 
 
     app.router.lifespan_context = lifespan
     app.state.read_pool = pool
-    app.include_router(read_router(pool, schema))
+    app.include_router(read_router(pool, schema, definitions_of(settings)))

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from projections.dedupe import Position
-from projections.kpi.definitions import Definitions, DefinitionsError, parse_definitions
+from projections.kpi.definitions import Definitions, DefinitionsError, read_definitions
 from projections.kpi.intervals import SIZES, parse_size
 from projections.kpi.log_fold import KpiInputs, fold_log
 from projections.kpi.rows import BY, By, rows
@@ -39,12 +39,13 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
     parser.add_argument("--by", choices=BY, default="center")
     parser.add_argument("--interval", choices=SIZES, default="1h")
     parser.add_argument("--definitions", type=Path, action="append", default=[],
-                        help="a definitions file (TOML); twice to compare two")
+                        help="a definitions file (TOML); twice to compare two (default: "
+                        "SWITCHBOARD_KPI_DEFINITIONS, else the built-in definitions)")
     parser.add_argument("--format", choices=sorted(RENDER), default="table")
     args = parser.parse_args(list(argv))
     try:
         start, end = parse_time(args.start), parse_time(args.end)
-        chosen = [load(path) for path in args.definitions] or [Definitions()]
+        chosen = [load(path) for path in args.definitions] or [settings.kpi_definitions]
     except (ValueError, OSError) as exc:
         print(f"switchboard kpi: {exc}", file=sys.stderr)
         return 2
@@ -62,7 +63,7 @@ def main(settings: Settings, argv: Sequence[str]) -> int:
 def load(path: Path) -> Definitions:
     """The definitions in `path`; ValueError naming the file and every problem."""
     try:
-        return parse_definitions(path.read_text())
+        return read_definitions(path)
     except DefinitionsError as exc:
         raise ValueError(f"{path}: {exc}") from None
 

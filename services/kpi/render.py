@@ -30,11 +30,14 @@ def plain(figure: Figure) -> Any:
             return figure
 
 
+def row_json(row: Row) -> dict[str, Any]:
+    """One row as JSON-ready values (the JSON format and the read API's rows)."""
+    return {"scope": row.scope, "start": row.interval.start, "end": row.interval.end,
+            "definition": row.definition, "kpis": {k: plain(v) for k, v in row.kpis.items()}}
+
+
 def as_json(rows: Sequence[Row]) -> str:
-    return orjson.dumps([{"scope": r.scope, "start": r.interval.start, "end": r.interval.end,
-                          "definition": r.definition,
-                          "kpis": {k: plain(v) for k, v in r.kpis.items()}} for r in rows],
-                        option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps([row_json(r) for r in rows], option=orjson.OPT_INDENT_2).decode()
 
 
 def _cells(row: Row) -> dict[str, str]:

@@ -35,13 +35,13 @@ from services.router.lease import Lease
 from services.router.model import RoutingModel, serves, shared_with
 from services.router.policy import Decision, decide
 from services.router.snapshot import SnapshotError
+from services.runtime.file_watch import FileWatch
 from services.runtime.kafka_clients import BrokerUnavailable, ensure_topics
 from services.runtime.settings import CLOSED_HORIZON_S, Settings
 from services.runtime.stop_signals import forward_early_stop
 
 log = logging.getLogger("switchboard.router")
 
-RELOAD_CHECK_S = 1.0
 REPORT_EVERY_S = 5.0
 SNAPSHOT_EVERY_S = 60.0
 """How often the model is saved when the router is given a snapshot file."""
@@ -57,38 +57,6 @@ def load_config(path: Path | None, closed_horizon_s: float = CLOSED_HORIZON_S) -
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
     return parse_config(text, closed_horizon_s)
-
-
-class ConfigWatch:
-    """Reloads the file when it changes; a broken edit is reported and the old config kept."""
-
-    def __init__(self, path: Path | None, closed_horizon_s: float = CLOSED_HORIZON_S) -> None:
-        self.path, self.closed_horizon_s = path, closed_horizon_s
-        self._stamp = self._mtime()
-        self._checked = time.monotonic()
-
-    def _mtime(self) -> float | None:
-        try:
-            return self.path.stat().st_mtime_ns if self.path else None
-        except OSError:
-            return None
-
-    def changed(self) -> RoutingConfig | None:
-        """A new valid configuration if the file changed since the last call."""
-        if self.path is None or time.monotonic() - self._checked < RELOAD_CHECK_S:
-            return None
-        self._checked = time.monotonic()
-        stamp = self._mtime()
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
-        try:
-            config = load_config(self.path, self.closed_horizon_s)
-        except ConfigError as exc:
-            log.error("routing config %s not reloaded, keeping the previous one: %s", self.path, exc)
-            return None
-        log.info("routing config %s reloaded", self.path)
-        return config
 
 
 @dataclass(slots=True)
@@ -112,7 +80,8 @@ class Router:
         self.domain, self.instance = domain, instance
         self.source = f"switchboard/router/{domain}/{instance}"
         self.model = RoutingModel(config)
-        self.watch = ConfigWatch(config_path, settings.closed_horizon_s)
+        self.watch = FileWatch(config_path, lambda p: load_config(p, settings.closed_horizon_s),
+                               "routing config")
         client = f"switchboard-router-{domain}-{instance}"
         self.feed = Feed(settings, client)
         self.snapshot_path, self.snapshot_every_s = snapshot_path, snapshot_every_s

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from projections.kpi.definitions import Definitions, DefinitionsError, read_definitions
 from schemas.topics import ALL_TOPICS, topic_for_type
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,11 @@ class Settings:
     worker_data_dir: Path | None = None
     """The worker's local table data (RocksDB); one per worker instance. None: under
     cache_dir, named after the app id."""
+    kpi_definitions: Definitions = field(default_factory=Definitions)
+    """The KPI definitions (`projections/kpi/README.md`): read from the TOML file named by
+    SWITCHBOARD_KPI_DEFINITIONS (`kpi_definitions_path`), checked when a process starts;
+    built-in defaults when unset."""
+    kpi_definitions_path: Path | None = None
 
     @property
     def kafka_port(self) -> int:
@@ -249,4 +255,21 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         worker_app_id=worker_id(env.get("SWITCHBOARD_WORKER_ID", "switchboard-worker"), prefix),
         worker_data_dir=Path(env["SWITCHBOARD_WORKER_DATA_DIR"])
         if env.get("SWITCHBOARD_WORKER_DATA_DIR") else None,
+        kpi_definitions=kpi_definitions(env.get("SWITCHBOARD_KPI_DEFINITIONS", "")),
+        kpi_definitions_path=Path(env["SWITCHBOARD_KPI_DEFINITIONS"])
+        if env.get("SWITCHBOARD_KPI_DEFINITIONS") else None,
     )
+
+
+def kpi_definitions(path: str) -> Definitions:
+    """The definitions in the file at `path` (built-in defaults for an empty path);
+    SettingsError naming the variable, the file and every problem otherwise."""
+    if not path:
+        return Definitions()
+    try:
+        return read_definitions(Path(path))
+    except OSError as exc:
+        raise SettingsError(f"SWITCHBOARD_KPI_DEFINITIONS={path!r} cannot be read: "
+                            f"{exc.strerror}") from None
+    except DefinitionsError as exc:
+        raise SettingsError(f"SWITCHBOARD_KPI_DEFINITIONS={path!r}: {exc}") from None

@@ -1,11 +1,12 @@
 """Schemathesis hooks for the ingest's fuzzing suite (loaded through SCHEMATHESIS_HOOKS).
 
 One rule of the contract needs a clock and two need calendar arithmetic, which JSON Schema
-cannot state: an event's time is at most the allowed skew ahead of the ingest's clock, in
-the years 1970..9000, and not a leap second (which no reader can represent). The OpenAPI
-document says so in words; here a generated time that is a real RFC 3339 date-time but
-breaks one of those rules is moved to now, so a schema-valid request stays valid under
-the rules the schema cannot say. A time the schema itself refuses is left as generated.
+cannot state: an event's time (and a period's bounds in a query) is at most the allowed
+skew ahead of the ingest's clock, in the years 1970..9000, and not a leap second (which
+no reader can represent). The OpenAPI document says so in words; here a generated time
+that is a real RFC 3339 date-time but breaks one of those rules is moved to now, so a
+schema-valid request stays valid under the rules the schema cannot say. A time the
+schema itself refuses is left as generated.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ def within_rules(body: Any) -> Any:
 @schemathesis.hook
 def map_body(ctx: Any, body: Any) -> Any:
     return within_rules(body)
+
+
+QUERY_TIME_KEYS = frozenset({"from", "to"})
+
+
+@schemathesis.hook
+def map_query(ctx: Any, query: Any) -> Any:
+    """The same rules for the times of a query (`GET /v1/kpis?from=&to=`)."""
+    if not isinstance(query, dict):
+        return query
+    return {k: in_rules(v) if k in QUERY_TIME_KEYS and isinstance(v, str) else v
+            for k, v in query.items()}

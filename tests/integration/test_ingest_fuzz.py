@@ -73,6 +73,7 @@ def test_the_ingest_holds_against_its_own_openapi_fuzzer(
                            " ORDER BY random() LIMIT 1").fetchone()
     assert row is not None, "the fuzzer started no conversation that the projector kept"
     for path in ("/v1/agents", "/v1/queues", "/v1/agents?status=available",
-                 f"/v1/conversations/{row[0]}"):
+                 f"/v1/conversations/{row[0]}",
+                 "/v1/kpis?from=1970-01-01T00:00:00Z&to=9000-01-01T00:00:00Z&by=queue"):
         response = httpx.get(url + path, headers=AUTH, timeout=30)
         assert response.status_code == 200, (path, response.text)

@@ -164,7 +164,7 @@ def test_migrations_apply_once_and_are_recorded(pg_settings: Settings, schema: s
     with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
         assert migrate(conn, schema) == ["001_read_models", "002_queue_staffing",
                                          "003_staffing_at_read_time", "004_write_stamps",
-                                         "005_readable_capacity"]
+                                         "005_readable_capacity", "006_kpi_facts"]
         assert migrate(conn, schema) == []
         tables = {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",

@@ -151,3 +151,15 @@ def test_a_change_of_skills_makes_no_point_and_a_change_of_capacity_does() -> No
     points = fold_log([(e, None) for e in log]).points
     assert [(p.at - T0, p.capacity) for p in points] == [
         (timedelta(0), (("chat", 1),)), (timedelta(minutes=2), (("chat", 2),))]
+
+
+def test_an_agents_points_of_one_instant_keep_its_log_order_not_their_ids() -> None:
+    login = new_event(LoggedIn(name="a9", capacity={"chat": 1}), subject="a9", source="test",
+                      time=T0, id="zz-login")  # sorts after the status change by id
+    ready = new_event(AgentStatusChanged(status="available"), subject="a9", source="test",
+                      time=T0, id="aa-ready")
+    out = new_event(LoggedOut(), subject="a9", source="test", time=T0 + timedelta(minutes=10),
+                    id="mm-out")
+    inputs = fold_log([(login, None), (ready, None), (out, None)])
+    (row,) = rows(inputs.facts, DEFINITIONS, by="agent", size="1h", points=inputs.points)
+    assert row.kpis["occupancy"] == Rate(0.0, 10 * MIN)  # available, idle, all ten minutes

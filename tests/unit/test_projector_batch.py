@@ -13,6 +13,8 @@ import pytest
 from projections.agents.state import AgentState
 from projections.conversations.state import ConversationState
 from projections.dedupe import Position
+from projections.kpi.agent_time import AgentPoint
+from projections.kpi.facts import Fact
 from projections.postgres.batch import (
     BatchRows,
     SourceRecord,
@@ -25,6 +27,8 @@ from projections.postgres.batch import (
 from projections.postgres.rows import (
     AGENT_COLUMNS,
     CONVERSATION_COLUMNS,
+    FACT_COLUMNS,
+    POINT_COLUMNS,
     WAITING_COLUMNS,
     WaitingRow,
     state_json,
@@ -227,10 +231,10 @@ def test_rows_carry_the_full_state_and_no_waiting_row_when_not_waiting() -> None
 
 @pytest.mark.parametrize(("columns", "written_from"), [
     (CONVERSATION_COLUMNS, ConversationState), (AGENT_COLUMNS, AgentState),
-    (WAITING_COLUMNS, WaitingRow)])
+    (WAITING_COLUMNS, WaitingRow), (FACT_COLUMNS, Fact), (POINT_COLUMNS, AgentPoint)])
 def test_every_column_is_the_field_of_the_same_name_of_what_its_row_is_written_from(
         columns: tuple[str, ...], written_from: type) -> None:
     # PostgreSQL fills each column from the JSON field of the same name: a column
     # without one would silently stay NULL.
     fields = {f.name for f in dataclasses.fields(written_from)}
-    assert set(columns) - {"state"} <= fields
+    assert set(columns) - {"state", "doc"} <= fields

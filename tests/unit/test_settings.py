@@ -3,6 +3,8 @@ with a message naming the variable and what it accepts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.runtime.settings import SettingsError, from_env
@@ -25,6 +27,8 @@ from services.runtime.settings import SettingsError, from_env
     ({"KAFKA_BOOTSTRAP_SERVERS": "a:99999"}, "KAFKA_BOOTSTRAP_SERVERS"),
     ({"DATABASE_URL": "postgresql://h:notaport/db"}, "DATABASE_URL"),
     ({"DATABASE_URL": "host=h port"}, "DATABASE_URL"),
+    ({"SWITCHBOARD_KPI_DEFINITIONS": "/no/such/kpi.toml"},
+     "SWITCHBOARD_KPI_DEFINITIONS='/no/such/kpi.toml' cannot be read"),
 ])
 def test_a_setting_that_cannot_be_used_is_refused_by_name(env: dict[str, str], names: str,
                                                            ) -> None:
@@ -42,3 +46,16 @@ def test_usable_settings_are_taken_as_given() -> None:
             settings.ingest_port, settings.topic_partitions) == (
         "desk.worker_2", "a:9092, b:9093", "host=db port=5433 dbname=cc", 65535, 12)
     assert from_env({}).worker_app_id == "switchboard-worker"
+
+
+def test_a_kpi_definitions_file_is_checked_at_start_with_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "kpi.toml"
+    bad.write_text("[center]\nshort_abandon_s = -1\ntime_zone = 'Mars/Base'\n")
+    with pytest.raises(SettingsError) as refused:
+        from_env({"SWITCHBOARD_KPI_DEFINITIONS": str(bad)})
+    assert all(part in str(refused.value) for part in (
+        "SWITCHBOARD_KPI_DEFINITIONS", "version", "short_abandon_s", "Mars/Base"))
+    good = tmp_path / "good.toml"
+    good.write_text('version = "v7"\n')
+    settings = from_env({"SWITCHBOARD_KPI_DEFINITIONS": str(good)})
+    assert settings.kpi_definitions.version == "v7" and settings.kpi_definitions_path == good
