@@ -1,10 +1,10 @@
 """The KPI inputs of a log read in order: its conversation facts and agent points (an
 offline fold).
 
-Each event is folded by its reducer, as everywhere; an event the lifecycle refuses
-changes nothing and adds nothing (the worker dead-letters it). Only each
-conversation's and each agent's own order matters, so how the two topics'
-records interleave changes nothing.
+Each event is folded by its reducer through `projections.replay`, as everywhere; an
+event the lifecycle refuses changes nothing and adds nothing (the worker dead-letters
+it). Only each conversation's and each agent's own order matters, so how the two
+topics' records interleave changes nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from projections.agents import reducer as agents
-from projections.agents.state import AgentState
-from projections.conversations import reducer as conversations
-from projections.conversations.state import ConversationState
 from projections.dedupe import Position
 from projections.errors import LifecycleError
 from projections.kpi.agent_time import AgentPoint, point_of
 from projections.kpi.facts import Fact, facts_of
+from projections.replay import ReadModels, apply_agent_event, fold_conversation_event
 from schemas.envelope import Envelope
 from schemas.events import EventData
 from schemas.topics import Family, family_of
@@ -33,23 +30,23 @@ class KpiInputs:
 
 def fold_log(events: Iterable[tuple[Envelope[EventData], Position | None]]) -> KpiInputs:
     """The facts and agent points of `events`."""
-    talks: dict[str, ConversationState] = {}
-    desks: dict[str, AgentState] = {}
+    models = ReadModels()
     facts: list[Fact] = []
     points: list[AgentPoint] = []
     for n, (event, position) in enumerate(events):
         family = family_of(event.type)
         try:
             if family is Family.AGENT:
-                was = desks.get(event.subject)
-                desk = desks[event.subject] = agents.apply(was, event, position)
-                point = point_of(was, desk, event, position.offset if position else n)
+                was = models.agents.get(event.subject)
+                apply_agent_event(models, event, position)
+                point = point_of(was, models.agents[event.subject], event,
+                                 position.offset if position else n)
                 if point is not None:
                     points.append(point)
             elif family is Family.CONVERSATION:
-                before = talks.get(event.subject)
-                after = talks[event.subject] = conversations.apply(before, event, position)
-                facts.extend(facts_of(before, after, event))
+                before = models.conversations.get(event.subject)
+                fold_conversation_event(models, event, position)
+                facts.extend(facts_of(before, models.conversations[event.subject], event))
         except LifecycleError:
             continue
     return KpiInputs(facts, points)

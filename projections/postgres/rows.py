@@ -40,16 +40,11 @@ WAITING_COLUMNS: tuple[str, ...] = (
 )
 
 
-def state_json(state: ConversationState | AgentState) -> str:
-    """A state as the JSON its row is written from: its `state` column, and every other
-    column its field of the same name (`store.write_batch`)."""
+def state_json(state: ConversationState | AgentState | Fact | AgentPoint) -> str:
+    """A state, KPI fact or agent point as the JSON its row is written from: its whole
+    column (`state`, `doc`), and every other column its field of the same name
+    (`store.write_batch`)."""
     return dump(state).decode()
-
-
-def kpi_json(item: Fact | AgentPoint) -> str:
-    """A KPI fact or agent point as the JSON its row is written from: its `doc` column,
-    and every other column its field of the same name."""
-    return dump(item).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from projections.postgres.rows import (
     FACT_COLUMNS,
     POINT_COLUMNS,
     WAITING_COLUMNS,
-    kpi_json,
     state_json,
 )
 from projections.state_codec import load
@@ -162,10 +161,10 @@ def write_batch(conn: Conn, schema: str, rows: BatchRows, consumer: str = PROJEC
                         ([w.json() for w in rows.waiting],))
         if rows.kpi_facts:
             cur.execute(_upsert_json(schema, "kpi_facts", FACT_COLUMNS, False, "doc"),
-                        ([kpi_json(f) for f in rows.kpi_facts],))
+                        ([state_json(f) for f in rows.kpi_facts],))
         if rows.kpi_points:
             cur.execute(_upsert_json(schema, "kpi_agent_points", POINT_COLUMNS, False, "doc"),
-                        ([kpi_json(p) for p in rows.kpi_points],))
+                        ([state_json(p) for p in rows.kpi_points],))
         if rows.rejects:
             insert_rejects(cur, schema, rows.rejects)
         write_offsets(cur, schema, rows.next_offsets, consumer)
