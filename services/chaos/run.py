@@ -9,7 +9,6 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,13 +137,7 @@ def _run(stack: BenchStack, cfg: ChaosConfig) -> Outcome:
     outcome.offered, outcome.answers = len(publisher.offered), dict(publisher.answers)
     outcome.duplicates_answered = publisher.duplicates
     stack.phase = "settle"
-    config = load_config(routing, settings.closed_horizon_s)
-
-    def owed(at: datetime) -> list[str]:
-        return audit(merged(read_prefixed(settings, f"{RUN}-")), config, DOMAIN,
-                     bound_s=TICK_MS / 1000 + 0.5, end=at).owed
-
-    _settle(settings, owed)
+    _settle(settings)
     for name in ("router-a", "router-b"):
         stack.stop(name)
     end = datetime.now(UTC)
@@ -154,8 +147,10 @@ def _run(stack: BenchStack, cfg: ChaosConfig) -> Outcome:
     models = verify.offline_fold(reading)
     outcome.log_events = len(reading.events)
     outcome.on_log = sum(1 for i in dict.fromkeys(publisher.offered) if reading.ids[i])
-    report = audit(merged(read_prefixed(settings, f"{RUN}-")), config, DOMAIN,
-                   bound_s=TICK_MS / 1000 + 0.5, end=end, exempt=late_ok)
+    report = audit(merged(read_prefixed(settings, f"{RUN}-")),
+                   load_config(routing, settings.closed_horizon_s), DOMAIN,
+                   bound_s=TICK_MS / 1000 + 0.5, end=end,
+                   exempt=late_ok)
     outcome.differences = {
         "log: offered events not exactly once": verify.exactly_once(publisher.offered, reading),
         "worker tables vs offline fold": verify.live_differences(settings, models),
@@ -244,24 +239,15 @@ def _strike(stack: BenchStack, cfg: ChaosConfig, fault: Fault, rng: random.Rando
     return f"down and up again in {time.monotonic() - began:.1f} s"
 
 
-def _settle(settings: Settings, owed: Callable[[datetime], list[str]], quiet_s: float = 5.0,
-            timeout_s: float = 120.0) -> None:
+def _settle(settings: Settings, quiet_s: float = 5.0, timeout_s: float = 120.0) -> None:
     """Wait until nothing new reaches the domain topics for `quiet_s` (the routers' last
-    expiries and the desks' goodbyes), then until the routers owe no decision: a router
-    still reading a burst after the last fault is quiet while it reads, and what it owes
-    then is late (the recovery window allows that), not forgotten."""
+    expiries and the desks' goodbyes)."""
     deadline, last, since = time.monotonic() + timeout_s, visible_ends(settings), time.monotonic()
     while time.monotonic() - since < quiet_s and time.monotonic() < deadline:
         time.sleep(1.0)  # polling interval of a deadline wait
         now = visible_ends(settings)
         if now != last:
             last, since = now, time.monotonic()
-    note = 0.0
-    while time.monotonic() < deadline and (left := owed(datetime.now(UTC))):
-        if time.monotonic() - note > 10:
-            note = time.monotonic()
-            print(f"chaos: waiting for the routers' {len(left)} owed decisions", flush=True)
-        time.sleep(1.0)  # polling interval of a deadline wait
 
 
 def _drain(stack: BenchStack, settings: Settings) -> None:
